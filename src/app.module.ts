@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConfigModule } from './config/config.module';
+import { Env } from './config/env.schema';
+import { buildDataSourceOptions } from './database/data-source-options';
+import { prepareDatabase } from './database/prepare-database';
+import { QueueModule } from './queue/queue.module';
+import { WebhookModule } from './webhook/webhook.module';
+
+@Module({})
+export class AppModule {
+  /** The whole service for one validated environment; main.ts and the tests both use it. */
+  static forEnv(env: Env): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forEnv(env),
+        TypeOrmModule.forRootAsync({
+          useFactory: async () => {
+            await prepareDatabase(env.DATABASE_URL);
+            return {
+              ...buildDataSourceOptions(env.DATABASE_URL, env.DATABASE_POOL_SIZE),
+              retryAttempts: 0,
+            };
+          },
+        }),
+        QueueModule,
+        WebhookModule,
+      ],
+    };
+  }
+}

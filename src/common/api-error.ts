@@ -1,0 +1,15 @@
+/** An error with the status and machine-readable code the client sees. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The one error body shape of every route: `{ "error": { "code", "message" } }`. */
+export interface ErrorBody {
+  error: { code: string; message: string; id?: string };
+}

@@ -1,0 +1,26 @@
+import { ValidationPipe } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger as PinoLogger } from 'pino';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { RequestLogController } from './common/request-log.controller';
+import type { Env } from './config/env.schema';
+
+/** The HTTP server every instance runs on, production and tests alike. */
+export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapter {
+  return new FastifyAdapter({
+    loggerInstance: logger,
+    logController: new RequestLogController(),
+    bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
+    // Lets in-flight requests finish on shutdown while new connections are refused.
+    return503OnClosing: true,
+  });
+}
+
+/** The request pipeline shared by main.ts and the tests, so tests run what production runs. */
+export function configureApp(app: NestFastifyApplication): void {
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
+  app.enableShutdownHooks();
+}

@@ -1,0 +1,76 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import PgBoss from 'pg-boss';
+import { Env } from '../config/env.schema';
+
+export const WEBHOOK_EVENT_QUEUE = 'webhook-event';
+export const WEBHOOK_EVENT_DEAD_QUEUE = 'webhook-event-dead';
+
+/** Runs SQL on the caller's connection, so a job is enqueued inside the caller's transaction. */
+export interface SqlExecutor {
+  executeSql(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * The durable job queue: pg-boss on the service's own Postgres. Jobs are rows, claimed with
+ * SKIP LOCKED, retried with backoff, and moved to a dead-letter queue when retries run out.
+ */
+@Injectable()
+export class JobQueue implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(JobQueue.name);
+  readonly boss: PgBoss;
+  private webhookWorkerId: string | undefined;
+
+  constructor(env: Env) {
+    this.boss = new PgBoss({
+      connectionString: env.DATABASE_URL,
+      max: 4,
+      application_name: 'pstn-tracker-queue',
+      schedule: false,
+    });
+    this.boss.on('error', (error) => this.logger.error(`queue error: ${error.message}`));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.boss.start();
+    await this.boss.createQueue(WEBHOOK_EVENT_DEAD_QUEUE);
+    await this.boss.createQueue(WEBHOOK_EVENT_QUEUE, {
+      name: WEBHOOK_EVENT_QUEUE,
+      retryLimit: 5,
+      retryDelay: 2,
+      retryBackoff: true,
+      deadLetter: WEBHOOK_EVENT_DEAD_QUEUE,
+    });
+  }
+
+  /** Enqueues one job per webhook event id on the given transaction's connection. */
+  async enqueueWebhookEvents(ids: string[], db: SqlExecutor): Promise<void> {
+    if (ids.length === 0) return;
+    await this.boss.insert(
+      ids.map((eventId) => ({ name: WEBHOOK_EVENT_QUEUE, data: { eventId } })),
+      { db },
+    );
+  }
+
+  /**
+   * Runs `handler` for each webhook-event job. A thrown error fails the job, which pg-boss
+   * retries with backoff and finally moves to the dead-letter queue.
+   */
+  async workWebhookEvents(handler: (eventId: string) => Promise<void>): Promise<void> {
+    this.webhookWorkerId = await this.boss.work<{ eventId: string }>(
+      WEBHOOK_EVENT_QUEUE,
+      { batchSize: 20, pollingIntervalSeconds: 1 },
+      async (jobs) => {
+        for (const job of jobs) await handler(job.data.eventId);
+      },
+    );
+  }
+
+  /** Asks the local worker to fetch now instead of at its next poll. */
+  wakeWebhookWorker(): void {
+    if (this.webhookWorkerId) this.boss.notifyWorker(this.webhookWorkerId);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: 5000, wait: true });
+  }
+}

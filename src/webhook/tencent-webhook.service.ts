@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { ApiError } from '../common/api-error';
+import { Env } from '../config/env.schema';
+import { decodeWebhookData, UndecodableWebhookError } from './webhook-data-codec';
+import { parseTencentEvent, MalformedEventError } from './tencent-event.parser';
+import { WebhookEventStore } from './webhook-event.store';
+import { parseWebhookSecrets, type WebhookSecret } from './webhook-secrets';
+import { findSigningSecret } from './webhook-signature';
+
+export type WebhookHeaders = Record<string, string | string[] | undefined>;
+
+/** A storage failure must turn into a 503 within 2 s, so Tencent retries instead of waiting. */
+const STORE_TIMEOUT_MS = 1500;
+
+@Injectable()
+export class TencentWebhookService {
+  private readonly logger = new Logger(TencentWebhookService.name);
+  private readonly secrets: WebhookSecret[];
+
+  constructor(
+    env: Env,
+    private readonly store: WebhookEventStore,
+  ) {
+    this.secrets = parseWebhookSecrets(env.TENCENT_WEBHOOK_TOKEN, env.TENCENT_WEBHOOK_AES_KEY);
+  }
+
+  /** URL check and heartbeat: the decoded `check_str` is the whole answer. */
+  checkUrl(headers: WebhookHeaders, checkStr: string | null): string {
+    if (!checkStr) throw new ApiError(400, 'bad_request', 'check_str query parameter is required');
+    return this.open(headers, checkStr);
+  }
+
+  /** Verifies, decodes and durably stores one delivery; resolves only after the commit. */
+  async receive(headers: WebhookHeaders, body: unknown): Promise<void> {
+    const data = (body as { data?: unknown } | null)?.data;
+    if (typeof data !== 'string' || data === '') {
+      throw new ApiError(400, 'bad_request', 'body must be a JSON object with a string "data"');
+    }
+    const plaintext = this.open(headers, data);
+    let parsed: ReturnType<typeof parseTencentEvent>;
+    try {
+      parsed = parseTencentEvent(plaintext);
+    } catch (error) {
+      if (error instanceof MalformedEventError)
+        throw new ApiError(400, 'malformed_event', error.message);
+      throw error;
+    }
+    const { event } = parsed;
+    await this.saveWithin({
+      dedupeKey:
+        event.traceId ??
+        event.uniqueSequence ??
+        `sha256:${createHash('sha256').update(data).digest('hex')}`,
+      event: event.event,
+      traceId: event.traceId,
+      meetingId: event.items[0]?.meeting.meetingId ?? null,
+      plaintext,
+    });
+  }
+
+  private open(headers: WebhookHeaders, data: string): string {
+    const timestamp = header(headers, 'timestamp');
+    const nonce = header(headers, 'nonce');
+    const signature = header(headers, 'signature');
+    if (!timestamp || !nonce || !signature) {
+      throw new ApiError(400, 'bad_request', 'timestamp, nonce and signature headers are required');
+    }
+    const secret = findSigningSecret(this.secrets, { timestamp, nonce, signature }, data);
+    if (!secret)
+      throw new ApiError(401, 'invalid_signature', 'signature does not match any configured token');
+    try {
+      return decodeWebhookData(data, secret);
+    } catch (error) {
+      if (error instanceof UndecodableWebhookError)
+        throw new ApiError(400, 'undecodable_data', error.message);
+      throw error;
+    }
+  }
+
+  private async saveWithin(event: Parameters<WebhookEventStore['save']>[0]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('storing the event timed out')), STORE_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.store.save(event), timeout]);
+    } catch (error) {
+      this.logger.warn(`webhook event not stored: ${(error as Error).message}`);
+      throw new ApiError(503, 'storage_unavailable', 'the event could not be stored; retry later');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function header(headers: WebhookHeaders, name: string): string | null {
+  const value = headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first ? first : null;
+}

@@ -1,0 +1,42 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export type WebhookEventStatus = 'received' | 'processed' | 'failed';
+
+/** One delivered Tencent Meeting event, decoded, exactly once per dedupe key. */
+@Entity({ name: 'webhook_events' })
+export class WebhookEvent {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  /** `trace_id`, else `unique_sequence`, else a hash of the raw `data`. */
+  @Column({ name: 'dedupe_key', type: 'text', unique: true })
+  dedupeKey: string;
+
+  @Column({ type: 'text' })
+  event: string;
+
+  @Column({ name: 'trace_id', type: 'text', nullable: true })
+  traceId: string | null;
+
+  @Column({ name: 'meeting_id', type: 'text', nullable: true })
+  meetingId: string | null;
+
+  /** The decoded JSON exactly as Tencent sent it. */
+  @Column({ type: 'jsonb' })
+  payload: unknown;
+
+  @Column({ type: 'text', default: 'received' })
+  status: WebhookEventStatus;
+
+  @Column({ type: 'int', default: 0 })
+  attempts: number;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError: string | null;
+
+  @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
+  receivedAt: Date;
+
+  @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
+  processedAt: Date | null;
+}

@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { GroupCommit } from '../common/group-commit';
+import { JobQueue } from '../queue/job-queue';
+
+export interface NewWebhookEvent {
+  dedupeKey: string;
+  event: string;
+  traceId: string | null;
+  meetingId: string | null;
+  /** The decoded JSON text, stored as jsonb. */
+  plaintext: string;
+}
+
+/** Up to this many deliveries share one transaction. */
+const MAX_BATCH = 256;
+/** Transactions in flight at once; deliveries arriving meanwhile wait for the next one. */
+const MAX_IN_FLIGHT = 2;
+
+const INSERT_EVENTS = `
+  INSERT INTO webhook_events (dedupe_key, event, trace_id, meeting_id, payload)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+  ON CONFLICT (dedupe_key) DO NOTHING
+  RETURNING id`;
+
+/**
+ * Stores delivered events and enqueues their processing in the same transaction. Concurrent
+ * deliveries are group-committed: one INSERT and one COMMIT for the whole batch. A delivery
+ * whose dedupe key is already stored adds nothing.
+ */
+@Injectable()
+export class WebhookEventStore {
+  private readonly writer = new GroupCommit<NewWebhookEvent, void>(
+    (events) => this.insertBatch(events),
+    MAX_BATCH,
+    MAX_IN_FLIGHT,
+  );
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queue: JobQueue,
+  ) {}
+
+  /** Settles once the event is committed (or was already stored). */
+  save(event: NewWebhookEvent): Promise<void> {
+    return this.writer.submit(event);
+  }
+
+  private async insertBatch(events: NewWebhookEvent[]): Promise<void[]> {
+    const unique = [...new Map(events.map((event) => [event.dedupeKey, event])).values()];
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const inserted = (await runner.query(INSERT_EVENTS, [
+        unique.map((event) => event.dedupeKey),
+        unique.map((event) => event.event),
+        unique.map((event) => event.traceId),
+        unique.map((event) => event.meetingId),
+        unique.map((event) => event.plaintext),
+      ])) as { id: string }[];
+      await this.queue.enqueueWebhookEvents(
+        inserted.map((row) => String(row.id)),
+        {
+          executeSql: async (text, values) => ({
+            rows: (await runner.query(text, values)) as unknown[],
+          }),
+        },
+      );
+      await runner.commitTransaction();
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    } finally {
+      await runner.release();
+    }
+    this.queue.wakeWebhookWorker();
+    return events.map(() => undefined);
+  }
+}

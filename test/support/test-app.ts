@@ -1,0 +1,52 @@
+import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module';
+import { createRootLogger, NestPinoLogger } from '../../src/common/logger';
+import { Env, validateEnv } from '../../src/config/env.schema';
+import { configureApp, createFastifyAdapter } from '../../src/configure-app';
+
+export const PLAIN_TOKEN = 'plainToken0000000000000aa';
+export const AES_TOKEN = 'aesToken00000000000000bbb';
+export const AES_KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
+export const ADMIN_TOKEN = 'test-admin-token-0000000000000000000000';
+
+/** The environment a test instance runs with; the two webhook tokens cover both modes. */
+export function testEnv(databaseUrl: string, overrides: Record<string, string> = {}): Env {
+  return validateEnv({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: 'redis://127.0.0.1:6379/0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
+    TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
+    TENCENT_API_BASE_URL: 'http://127.0.0.1:9',
+    TENCENT_SECRET_ID: 'test-secret-id',
+    TENCENT_SECRET_KEY: 'test-secret-key',
+    TENCENT_APP_ID: 'test-app-id',
+    TENCENT_OPERATOR_ID: 'test-operator',
+    ADMIN_TOKEN,
+    ...overrides,
+  });
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  env: Env;
+  db: DataSource;
+  close(): Promise<void>;
+}
+
+/** Boots the real AppModule with the production pipeline (configureApp), on a test database. */
+export async function startTestApp(env: Env): Promise<TestApp> {
+  const logger = createRootLogger(env.LOG_LEVEL);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env)] })
+    .setLogger(new NestPinoLogger(logger))
+    .compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    createFastifyAdapter(env, logger),
+  );
+  configureApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return { app, env, db: app.get(DataSource), close: () => app.close() };
+}
