@@ -74,6 +74,9 @@ describe('parseTencentEvent', () => {
     );
     expect(() => parseTencentEvent('[1]')).toThrow('decoded data is not a JSON object');
     expect(() => parseTencentEvent('{"payload":[]}')).toThrow('decoded event has no "event" name');
+    expect(() => parseTencentEvent('{"event":"x","subject":"a\\u0000b"}')).toThrow(
+      'decoded event contains a NUL character, which cannot be stored',
+    );
   });
 
   it('parses times in every known form', () => {

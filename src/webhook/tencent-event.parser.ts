@@ -52,6 +52,9 @@ export function parseTencentEvent(plaintext: string): { event: TencentEvent; raw
     throw new MalformedEventError('decoded data is not JSON');
   }
   if (!isObject(raw)) throw new MalformedEventError('decoded data is not a JSON object');
+  if (plaintext.includes('\\u0000')) {
+    throw new MalformedEventError('decoded event contains a NUL character, which cannot be stored');
+  }
   const event = text(raw.event);
   if (!event) throw new MalformedEventError('decoded event has no "event" name');
   const payload = Array.isArray(raw.payload)
