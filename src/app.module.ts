@@ -1,10 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.schema';
 import { buildDataSourceOptions } from './database/data-source-options';
 import { prepareDatabase } from './database/prepare-database';
 import { QueueModule } from './queue/queue.module';
+import { RedisModule } from './redis/redis.module';
+import { TrackingModule } from './tracking/tracking.module';
 import { WebhookModule } from './webhook/webhook.module';
 
 @Module({})
@@ -25,7 +28,10 @@ export class AppModule {
           },
         }),
         QueueModule,
+        RedisModule,
+        AuthModule,
         WebhookModule,
+        TrackingModule,
       ],
     };
   }

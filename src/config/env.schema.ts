@@ -91,6 +91,48 @@ export class Env {
   @IsString()
   @MinLength(32, { message: 'ADMIN_TOKEN must be at least 32 characters' })
   ADMIN_TOKEN: string;
+
+  /** Timeout of one upstream attempt, in ms. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  TENCENT_TIMEOUT_MS = 3000;
+
+  /** Attempts per upstream call (the first one included). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  TENCENT_MAX_ATTEMPTS = 4;
+
+  /** Upstream calls per minute, shared by all replicas; Tencent allows the app 300. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  TENCENT_RATE_LIMIT_PER_MINUTE = 280;
+
+  /** Calls that may go out at once above the steady rate (rate + burst stays within 300/min). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  TENCENT_RATE_LIMIT_BURST = 10;
+
+  /** Keep retrying a meeting's unmapped phone callers for this long after they connected. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RESOLVE_HORIZON_SECONDS = 600;
+
+  /** Track a webhook's pstn_number when it parses as a full international number. */
+  @IsIn(['true', 'false'])
+  TRACK_WEBHOOK_PSTN_NUMBERS = 'true';
+
+  /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
+  @Matches(/^[A-Za-z0-9:_-]*$/, {
+    message: 'REDIS_KEY_PREFIX may hold letters, digits, ":", "_", "-"',
+  })
+  REDIS_KEY_PREFIX = 'pstn:';
 }
 
 /** Parses and checks the environment; throws one error that lists every bad variable. */

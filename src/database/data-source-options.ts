@@ -1,9 +1,31 @@
 import type { DataSourceOptions } from 'typeorm';
 import { CreateWebhookEvents1764000000000 } from '../../migrations/1764000000000-CreateWebhookEvents';
+import { CreatePstnTracking1764000100000 } from '../../migrations/1764000100000-CreatePstnTracking';
+import { CreateApiClients1764000200000 } from '../../migrations/1764000200000-CreateApiClients';
+import { ApiClient } from '../auth/api-client.entity';
+import { MsOpenIdMapping } from '../resolution/ms-open-id-mapping.entity';
+import { ResolutionAttempt } from '../resolution/resolution-attempt.entity';
+import { Meeting } from '../tracking/meeting.entity';
+import { PstnEvent } from '../tracking/pstn-event.entity';
+import { PstnParticipant } from '../tracking/pstn-participant.entity';
+import { TrackedNumber } from '../tracking/tracked-number.entity';
 import { WebhookEvent } from '../webhook/webhook-event.entity';
 
-export const entities = [WebhookEvent];
-export const migrations = [CreateWebhookEvents1764000000000];
+export const entities = [
+  WebhookEvent,
+  Meeting,
+  PstnParticipant,
+  PstnEvent,
+  TrackedNumber,
+  MsOpenIdMapping,
+  ResolutionAttempt,
+  ApiClient,
+];
+export const migrations = [
+  CreateWebhookEvents1764000000000,
+  CreatePstnTracking1764000100000,
+  CreateApiClients1764000200000,
+];
 
 /** The one place database options are built: the app, the migration CLI and the tests use it. */
 export function buildDataSourceOptions(url: string, poolSize = 10): DataSourceOptions {

@@ -4,6 +4,7 @@ import { Env } from '../config/env.schema';
 
 export const WEBHOOK_EVENT_QUEUE = 'webhook-event';
 export const WEBHOOK_EVENT_DEAD_QUEUE = 'webhook-event-dead';
+const WORKER_BATCH = 20;
 
 /** Runs SQL on the caller's connection, so a job is enqueued inside the caller's transaction. */
 export interface SqlExecutor {
@@ -52,15 +53,24 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Runs `handler` for each webhook-event job. A thrown error fails the job, which pg-boss
-   * retries with backoff and finally moves to the dead-letter queue.
+   * Runs `handler` for each webhook-event job, the jobs of a fetched batch concurrently (events
+   * of one meeting serialise on its row lock). A job whose handler throws is failed on its own,
+   * which pg-boss retries with backoff and finally moves to the dead-letter queue.
    */
   async workWebhookEvents(handler: (eventId: string) => Promise<void>): Promise<void> {
     this.webhookWorkerId = await this.boss.work<{ eventId: string }>(
       WEBHOOK_EVENT_QUEUE,
-      { batchSize: 20, pollingIntervalSeconds: 1 },
+      { batchSize: WORKER_BATCH, pollingIntervalSeconds: 1 },
       async (jobs) => {
-        for (const job of jobs) await handler(job.data.eventId);
+        await Promise.all(
+          jobs.map((job) =>
+            handler(job.data.eventId).catch((error: Error) =>
+              this.boss.fail(WEBHOOK_EVENT_QUEUE, job.id, { message: error.message }),
+            ),
+          ),
+        );
+        // A full batch means a backlog: fetch again at once instead of after the polling delay.
+        if (jobs.length === WORKER_BATCH) this.wakeWebhookWorker();
       },
     );
   }

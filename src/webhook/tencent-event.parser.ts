@@ -55,6 +55,11 @@ export function parseTencentEvent(plaintext: string): { event: TencentEvent; raw
   if (plaintext.includes('\\u0000')) {
     throw new MalformedEventError('decoded event contains a NUL character, which cannot be stored');
   }
+  return { raw, event: normalizeTencentEvent(raw) };
+}
+
+/** The typed view of an already-parsed event object (as stored in webhook_events.payload). */
+export function normalizeTencentEvent(raw: Record<string, unknown>): TencentEvent {
   const event = text(raw.event);
   if (!event) throw new MalformedEventError('decoded event has no "event" name');
   const payload = Array.isArray(raw.payload)
@@ -63,13 +68,10 @@ export function parseTencentEvent(plaintext: string): { event: TencentEvent; raw
       ? [raw.payload]
       : [];
   return {
-    raw,
-    event: {
-      event,
-      traceId: text(raw.trace_id),
-      uniqueSequence: text(raw.unique_sequence),
-      items: payload.filter(isObject).map(parseItem),
-    },
+    event,
+    traceId: text(raw.trace_id),
+    uniqueSequence: text(raw.unique_sequence),
+    items: payload.filter(isObject).map(parseItem),
   };
 }
 

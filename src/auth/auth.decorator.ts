@@ -1,0 +1,56 @@
+import {
+  applyDecorators,
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  Injectable,
+  SetMetadata,
+  UseGuards,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../common/api-error';
+import type { Scope } from './api-client.entity';
+import { ApiClientsService, type Caller } from './api-clients.service';
+
+const SCOPE_KEY = 'requiredScope';
+
+type AuthenticatedRequest = FastifyRequest & { caller?: Caller };
+
+/** 401 without a valid Bearer token, 403 without the scope (`admin` includes `lookup`). */
+@Injectable()
+export class ApiAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly clients: ApiClientsService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const scope = this.reflector.getAllAndOverride<Scope>(SCOPE_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!token)
+      throw new ApiError(401, 'unauthorized', 'an Authorization: Bearer token is required');
+    const caller = await this.clients.authenticate(token);
+    if (!caller) throw new ApiError(401, 'unauthorized', 'the token is not valid');
+    if (!caller.scopes.includes(scope) && !caller.scopes.includes('admin')) {
+      throw new ApiError(403, 'forbidden', `this route needs the "${scope}" scope`);
+    }
+    request.caller = caller;
+    return true;
+  }
+}
+
+/** Guards a controller or route with a Bearer token that has `scope`. */
+export const RequireScope = (scope: Scope) =>
+  applyDecorators(SetMetadata(SCOPE_KEY, scope), UseGuards(ApiAuthGuard));
+
+/** The authenticated caller of the current request. */
+export const CurrentCaller = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Caller | undefined =>
+    context.switchToHttp().getRequest<AuthenticatedRequest>().caller,
+);

@@ -1,0 +1,46 @@
+/** Rate-limit codes: the call may succeed later. */
+const RETRYABLE_CODES = new Set([190310, 190313]);
+
+/**
+ * A non-success answer from Tencent's REST API, with both of its error codes. Unknown codes are
+ * kept as they are and treated as final unless the HTTP status says the service failed.
+ */
+export class TencentApiError extends Error {
+  constructor(
+    readonly httpStatus: number,
+    readonly errorCode: number | null,
+    readonly newErrorCode: number | null,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** 5xx and rate limits are retried; parameter, permission, not-found and auth errors are not. */
+  get retryable(): boolean {
+    if (this.errorCode !== null && RETRYABLE_CODES.has(this.errorCode)) return true;
+    if (this.newErrorCode !== null && RETRYABLE_CODES.has(this.newErrorCode)) return true;
+    return this.httpStatus >= 500;
+  }
+
+  /** Reads `{"error_info":{"error_code","new_error_code","message"}}` from an error answer. */
+  static fromResponse(httpStatus: number, body: string): TencentApiError {
+    let info: { error_code?: unknown; new_error_code?: unknown; message?: unknown } = {};
+    try {
+      const parsed = JSON.parse(body) as { error_info?: typeof info };
+      info = parsed.error_info ?? {};
+    } catch {
+      // Not JSON (a proxy's error page, say): the status alone decides.
+    }
+    const code = (value: unknown) =>
+      Number.isInteger(Number(value)) && value !== undefined && value !== null
+        ? Number(value)
+        : null;
+    const message = typeof info.message === 'string' ? info.message : `HTTP ${httpStatus}`;
+    return new TencentApiError(
+      httpStatus,
+      code(info.error_code),
+      code(info.new_error_code),
+      message,
+    );
+  }
+}

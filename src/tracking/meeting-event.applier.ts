@@ -1,0 +1,220 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Env } from '../config/env.schema';
+import type { TencentEvent, TencentEventItem } from '../webhook/tencent-event.parser';
+import { parseInternationalNumber } from './phone-number';
+import type { TrackingChange } from './tracking-change';
+import type { TrackedNumberSource } from './tracked-number.entity';
+
+type ItemKind = 'started' | 'ended' | 'canceled' | 'joined' | 'left' | 'callout';
+
+const LIFECYCLE: Record<string, ItemKind> = {
+  'meeting.started': 'started',
+  'meeting.end': 'ended',
+  'meeting.canceled': 'canceled',
+};
+const PSTN_INSTANCE_ID = '0';
+
+/** Which rule applies to an item; null: the item changes nothing beyond the stored event. */
+function kindOf(event: string, item: TencentEventItem): ItemKind | null {
+  if (event in LIFECYCLE) return LIFECYCLE[event];
+  if (event === 'meeting.phone.participant-status-updated') return 'callout';
+  const phone = item.operator.instanceId === PSTN_INSTANCE_ID && item.operator.msOpenId !== null;
+  if (event === 'meeting.participant-joined' && phone) return 'joined';
+  if (event === 'meeting.participant-left' && phone) return 'left';
+  return null;
+}
+
+interface ItemContext {
+  manager: EntityManager;
+  webhookEventId: string;
+  index: number;
+  meetingId: string;
+  item: TencentEventItem;
+  at: Date;
+  changes: TrackingChange[];
+}
+
+/**
+ * Applies a stored webhook event to meetings, phone callers and the phone event log. Every rule
+ * is idempotent and order-independent: an item older than what a caller's row already reflects
+ * (by operate_time) changes nothing, and the log has one row per (event, item).
+ */
+@Injectable()
+export class MeetingEventApplier {
+  private readonly trackWebhookNumbers: boolean;
+
+  constructor(env: Env) {
+    this.trackWebhookNumbers = env.TRACK_WEBHOOK_PSTN_NUMBERS === 'true';
+  }
+
+  /** Runs inside the caller's transaction; returns what changed. */
+  async apply(
+    manager: EntityManager,
+    webhookEventId: string,
+    event: TencentEvent,
+  ): Promise<TrackingChange[]> {
+    const changes: TrackingChange[] = [];
+    for (const [index, item] of event.items.entries()) {
+      const kind = kindOf(event.event, item);
+      const meetingId = item.meeting.meetingId;
+      if (!kind || !meetingId) continue;
+      const at = item.operateTime ?? new Date();
+      const context = { manager, webhookEventId, index, meetingId, item, changes, at };
+      const meetingClosed = await this.upsertMeeting(context);
+      switch (kind) {
+        case 'started':
+          await this.start(context);
+          break;
+        case 'ended':
+        case 'canceled':
+          await this.end(context, kind);
+          break;
+        case 'joined':
+          await this.logPhoneEvent(context, 'joined');
+          await this.trackNumber(context, 'webhook');
+          await this.join(context, meetingClosed);
+          break;
+        case 'left':
+          await this.logPhoneEvent(context, 'left');
+          await this.leave(context);
+          break;
+        case 'callout':
+          await this.callout(context, meetingClosed);
+          break;
+      }
+    }
+    return changes;
+  }
+
+  /** Creates or refreshes the meeting row (locking it for this transaction); true if it ended. */
+  private async upsertMeeting({ manager, meetingId, item }: ItemContext): Promise<boolean> {
+    const [row] = await manager.query<{ status: string }[]>(
+      `INSERT INTO meetings (meeting_id, meeting_code, subject, creator_userid)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (meeting_id) DO UPDATE SET
+         meeting_code   = COALESCE(EXCLUDED.meeting_code, meetings.meeting_code),
+         subject        = COALESCE(EXCLUDED.subject, meetings.subject),
+         creator_userid = COALESCE(EXCLUDED.creator_userid, meetings.creator_userid),
+         last_event_at  = now()
+       RETURNING status`,
+      [meetingId, item.meeting.meetingCode, item.meeting.subject, item.meeting.creatorUserId],
+    );
+    return row.status === 'ended' || row.status === 'canceled';
+  }
+
+  private async start({ manager, meetingId, item, at }: ItemContext): Promise<void> {
+    await manager.query(
+      `UPDATE meetings SET status = 'started', started_at = COALESCE(started_at, $2)
+        WHERE meeting_id = $1 AND status = 'unknown'`,
+      [meetingId, item.meeting.startTime ?? at],
+    );
+  }
+
+  /** The meeting's end closes every still-connected phone caller. */
+  private async end(context: ItemContext, status: 'ended' | 'canceled'): Promise<void> {
+    const { manager, meetingId, at, changes } = context;
+    const ended = await manager.query<unknown[]>(
+      `UPDATE meetings SET status = $2, ended_at = $3
+        WHERE meeting_id = $1 AND status NOT IN ('ended', 'canceled')
+        RETURNING meeting_id`,
+      [meetingId, status, at],
+    );
+    if (ended.length === 0) return;
+    const closed = await manager.query<{ ms_open_id: string }[]>(
+      `UPDATE pstn_participants
+          SET status = 'left', left_at = $2, last_operate_time = GREATEST(last_operate_time, $2)
+        WHERE meeting_id = $1 AND status = 'connected'
+        RETURNING ms_open_id`,
+      [meetingId, at],
+    );
+    for (const { ms_open_id } of closed) {
+      changes.push({ type: 'participant.left', meetingId, msOpenId: ms_open_id });
+    }
+    changes.push({ type: 'meeting.ended', meetingId });
+  }
+
+  private async join(context: ItemContext, meetingClosed: boolean): Promise<void> {
+    const { manager, meetingId, item, at, changes } = context;
+    const msOpenId = item.operator.msOpenId as string;
+    // A join delivered after the meeting ended is recorded, but as a caller who has left.
+    const status = meetingClosed ? 'left' : 'connected';
+    const applied = await manager.query<unknown[]>(
+      `INSERT INTO pstn_participants
+         (meeting_id, ms_open_id, pstn_number, status, joined_at, left_at, last_operate_time)
+       VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'left' THEN $5::timestamptz END, $5)
+       ON CONFLICT (meeting_id, ms_open_id) DO UPDATE SET
+         status = EXCLUDED.status, joined_at = EXCLUDED.joined_at, left_at = EXCLUDED.left_at,
+         last_operate_time = EXCLUDED.last_operate_time,
+         pstn_number = COALESCE(EXCLUDED.pstn_number, pstn_participants.pstn_number)
+       WHERE pstn_participants.last_operate_time < EXCLUDED.last_operate_time
+       RETURNING id`,
+      [meetingId, msOpenId, item.operator.pstnNumber, status, at],
+    );
+    if (applied.length === 0 || meetingClosed) return;
+    changes.push({ type: 'participant.joined', meetingId, msOpenId });
+    changes.push({ type: 'phone.connected', meetingId });
+  }
+
+  private async leave({ manager, meetingId, item, at, changes }: ItemContext): Promise<void> {
+    const msOpenId = item.operator.msOpenId as string;
+    const applied = await manager.query<{ was_connected: boolean }[]>(
+      `INSERT INTO pstn_participants
+         (meeting_id, ms_open_id, pstn_number, status, left_at, last_operate_time)
+       VALUES ($1, $2, $3, 'left', $4, $4)
+       ON CONFLICT (meeting_id, ms_open_id) DO UPDATE SET
+         status = 'left', left_at = EXCLUDED.left_at,
+         last_operate_time = EXCLUDED.last_operate_time,
+         pstn_number = COALESCE(EXCLUDED.pstn_number, pstn_participants.pstn_number)
+       WHERE pstn_participants.status = 'connected'
+         AND pstn_participants.last_operate_time <= EXCLUDED.last_operate_time
+       RETURNING id`,
+      [meetingId, msOpenId, item.operator.pstnNumber, at],
+    );
+    if (applied.length > 0) changes.push({ type: 'participant.left', meetingId, msOpenId });
+  }
+
+  /**
+   * Outbound call status: answered (START_ACCEPT) means connected, hung up (LEAVE_*) means left,
+   * both only when the callout carries the caller's ms_open_id; the rest is logged.
+   */
+  private async callout(context: ItemContext, meetingClosed: boolean): Promise<void> {
+    const { item, meetingId, changes } = context;
+    await this.logPhoneEvent(context, 'callout');
+    await this.trackNumber(context, 'callout');
+    const status = item.phoneStatus;
+    if (status === 'START_ACCEPT') {
+      if (item.operator.msOpenId) await this.join(context, meetingClosed);
+      else if (!meetingClosed) changes.push({ type: 'phone.connected', meetingId });
+    } else if (status?.startsWith('LEAVE_') && item.operator.msOpenId) {
+      await this.leave(context);
+    }
+  }
+
+  private async logPhoneEvent(
+    { manager, webhookEventId, index, meetingId, item, at }: ItemContext,
+    kind: 'joined' | 'left' | 'callout',
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO pstn_events
+         (webhook_event_id, item_index, meeting_id, kind, ms_open_id, phone_status, operate_time)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (webhook_event_id, item_index) DO NOTHING`,
+      [webhookEventId, index, meetingId, kind, item.operator.msOpenId, item.phoneStatus, at],
+    );
+  }
+
+  private async trackNumber(
+    { manager, meetingId, item }: ItemContext,
+    source: TrackedNumberSource,
+  ): Promise<void> {
+    if (!this.trackWebhookNumbers) return;
+    const number = parseInternationalNumber(item.operator.pstnNumber);
+    if (!number) return;
+    await manager.query(
+      `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source)
+       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [meetingId, number.area, number.phoneNumber, source],
+    );
+  }
+}

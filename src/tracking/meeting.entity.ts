@@ -1,0 +1,35 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type MeetingStatus = 'unknown' | 'started' | 'ended' | 'canceled';
+
+@Entity({ name: 'meetings' })
+export class Meeting {
+  /** Tencent's meeting id: a string, it exceeds 2^53. */
+  @PrimaryColumn({ name: 'meeting_id', type: 'text' })
+  meetingId: string;
+
+  @Column({ name: 'meeting_code', type: 'text', nullable: true })
+  meetingCode: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  subject: string | null;
+
+  @Column({ name: 'creator_userid', type: 'text', nullable: true })
+  creatorUserId: string | null;
+
+  /** `unknown` until a lifecycle event arrives (participants may be seen first). */
+  @Column({ type: 'text', default: 'unknown' })
+  status: MeetingStatus;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'ended_at', type: 'timestamptz', nullable: true })
+  endedAt: Date | null;
+
+  @Column({ name: 'last_event_at', type: 'timestamptz' })
+  lastEventAt: Date;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}
