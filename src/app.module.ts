@@ -7,6 +7,8 @@ import { buildDataSourceOptions } from './database/data-source-options';
 import { prepareDatabase } from './database/prepare-database';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
+import { LookupModule } from './lookup/lookup.module';
+import { ChangeFeedModule } from './tracking/change-feed';
 import { TrackingModule } from './tracking/tracking.module';
 import { WebhookModule } from './webhook/webhook.module';
 
@@ -31,7 +33,9 @@ export class AppModule {
         RedisModule,
         AuthModule,
         WebhookModule,
+        ChangeFeedModule,
         TrackingModule,
+        LookupModule,
       ],
     };
   }

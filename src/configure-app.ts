@@ -1,5 +1,6 @@
 import { ValidationPipe } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger as PinoLogger } from 'pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { RequestLogController } from './common/request-log.controller';
@@ -23,4 +24,16 @@ export function configureApp(app: NestFastifyApplication): void {
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('pstn-tracker')
+      .setDescription(
+        'Which phone caller in a Tencent Meeting is which: lookups for meeting-control services and admin routes for operators.',
+      )
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

@@ -45,9 +45,11 @@ export class ApiClientsService implements OnModuleInit {
     const cached = this.verified.get(hash);
     if (cached && cached.until > Date.now()) return cached.caller;
     const [row] = await this.dataSource.query<{ id: string; name: string; scopes: Scope[] }[]>(
-      `UPDATE api_clients SET last_used_at = now()
-        WHERE token_hash = $1 AND revoked_at IS NULL
-        RETURNING id, name, scopes`,
+      `WITH used AS (
+         UPDATE api_clients SET last_used_at = now()
+          WHERE token_hash = $1 AND revoked_at IS NULL
+          RETURNING id, name, scopes)
+       SELECT * FROM used`,
       [hash],
     );
     if (!row) {
@@ -82,8 +84,10 @@ export class ApiClientsService implements OnModuleInit {
   /** Revokes a client; its token stops working on every replica. False when unknown. */
   async revoke(id: string): Promise<boolean> {
     const rows = await this.dataSource.query<{ token_hash: string }[]>(
-      `UPDATE api_clients SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1
-       RETURNING token_hash`,
+      `WITH revoked AS (
+         UPDATE api_clients SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1
+         RETURNING token_hash)
+       SELECT * FROM revoked`,
       [id],
     );
     if (rows.length === 0) return false;

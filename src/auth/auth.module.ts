@@ -1,9 +1,11 @@
 import { Global, Module } from '@nestjs/common';
+import { ApiClientsAdminController } from './api-clients-admin.controller';
 import { ApiClientsService } from './api-clients.service';
 import { ApiAuthGuard } from './auth.decorator';
 
 @Global()
 @Module({
+  controllers: [ApiClientsAdminController],
   providers: [ApiClientsService, ApiAuthGuard],
   exports: [ApiClientsService, ApiAuthGuard],
 })

@@ -5,10 +5,10 @@ import { RedisClient } from '../redis/redis.module';
 import { TencentApiError } from '../tencent/tencent-api.error';
 import {
   MsOpenIdClient,
-  type MsOpenIdEntry,
   type PhoneNumber,
   type UpstreamAttempt,
 } from '../tencent/ms-open-id.client';
+import { ChangeFeed } from '../tracking/change-feed';
 import { ResolutionStore } from './resolution.store';
 
 /** Follow-up delays while connected callers stay unmapped; the last one repeats. */
@@ -24,6 +24,8 @@ interface MeetingState {
   connected: boolean;
   followUps: number;
   timer?: NodeJS.Timeout;
+  /** Callers waiting for the next round to finish. */
+  waiters: (() => void)[];
 }
 
 /**
@@ -37,37 +39,42 @@ export class MeetingResolver implements OnApplicationShutdown {
   private readonly meetings = new Map<string, MeetingState>();
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
-  /** Hears about every new mapping once it is committed. */
-  onResolved: (meetingId: string, mappings: MsOpenIdEntry[]) => void = () => undefined;
 
   constructor(
     private readonly env: Env,
     private readonly store: ResolutionStore,
     private readonly client: MsOpenIdClient,
     private readonly redis: RedisClient,
+    private readonly feed: ChangeFeed,
   ) {}
 
-  /** Resolves the meeting soon; `connected` says a phone call just connected. */
-  request(meetingId: string, connected = true): void {
-    if (this.stopped) return;
+  /**
+   * Resolves the meeting soon; `connected` says a phone call just connected. The promise
+   * settles when a round that started after this request has finished, however it ended.
+   */
+  request(meetingId: string, connected = true): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const state = this.meetings.get(meetingId) ?? {
       running: false,
       again: false,
       connected: false,
       followUps: 0,
+      waiters: [],
     };
     this.meetings.set(meetingId, state);
     if (connected) {
       state.connected = true;
       state.followUps = 0;
     }
+    const done = new Promise<void>((resolve) => state.waiters.push(resolve));
     if (state.running) {
       state.again = true;
-      return;
+      return done;
     }
     clearTimeout(state.timer);
     const run = this.run(meetingId, state).finally(() => this.running.delete(run));
     this.running.add(run);
+    return done;
   }
 
   /** The meeting ended: no more calls for it. */
@@ -81,18 +88,24 @@ export class MeetingResolver implements OnApplicationShutdown {
   private async run(meetingId: string, state: MeetingState): Promise<void> {
     state.running = true;
     let followUp: boolean;
+    let waiters: (() => void)[] = [];
     try {
       do {
         state.again = false;
         const connected = state.connected;
         state.connected = false;
+        waiters = state.waiters;
+        state.waiters = [];
         followUp = await this.resolveOnce(meetingId, connected);
+        waiters.forEach((resolve) => resolve());
       } while (state.again && !this.stopped);
     } catch (error) {
       followUp = !(error instanceof TencentApiError) || error.retryable;
       this.logger.warn(`resolving meeting ${meetingId} failed: ${(error as Error).message}`);
     } finally {
       state.running = false;
+      [...waiters, ...state.waiters].forEach((resolve) => resolve());
+      state.waiters = [];
     }
     if (!followUp || this.stopped) {
       this.meetings.delete(meetingId);
@@ -100,7 +113,7 @@ export class MeetingResolver implements OnApplicationShutdown {
     }
     const delay = FOLLOW_UP_SECONDS[Math.min(state.followUps, FOLLOW_UP_SECONDS.length - 1)];
     state.followUps += 1;
-    state.timer = setTimeout(() => this.request(meetingId, false), delay * 1000);
+    state.timer = setTimeout(() => void this.request(meetingId, false), delay * 1000);
   }
 
   /** One round: asks Tencent if there is anything to ask; true when a follow-up is due. */
@@ -142,7 +155,9 @@ export class MeetingResolver implements OnApplicationShutdown {
     try {
       const entries = await this.client.lookup(meetingId, asked, (a) => attempts.push(a));
       const added = await this.store.saveMappings(meetingId, asked, entries);
-      if (added.length > 0) this.onResolved(meetingId, added);
+      await this.feed.publish(
+        added.map((mapping) => ({ type: 'participant.resolved' as const, meetingId, ...mapping })),
+      );
     } finally {
       await this.store.recordAttempts(meetingId, attempts);
     }

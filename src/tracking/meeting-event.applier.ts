@@ -114,18 +114,23 @@ export class MeetingEventApplier {
   /** The meeting's end closes every still-connected phone caller. */
   private async end(context: ItemContext, status: 'ended' | 'canceled'): Promise<void> {
     const { manager, meetingId, at, changes } = context;
+    // UPDATE ... RETURNING inside a CTE: TypeORM returns plain rows only for a SELECT.
     const ended = await manager.query<unknown[]>(
-      `UPDATE meetings SET status = $2, ended_at = $3
-        WHERE meeting_id = $1 AND status NOT IN ('ended', 'canceled')
-        RETURNING meeting_id`,
+      `WITH ended AS (
+         UPDATE meetings SET status = $2, ended_at = $3
+          WHERE meeting_id = $1 AND status NOT IN ('ended', 'canceled')
+          RETURNING meeting_id)
+       SELECT * FROM ended`,
       [meetingId, status, at],
     );
     if (ended.length === 0) return;
     const closed = await manager.query<{ ms_open_id: string }[]>(
-      `UPDATE pstn_participants
-          SET status = 'left', left_at = $2, last_operate_time = GREATEST(last_operate_time, $2)
-        WHERE meeting_id = $1 AND status = 'connected'
-        RETURNING ms_open_id`,
+      `WITH closed AS (
+         UPDATE pstn_participants
+            SET status = 'left', left_at = $2, last_operate_time = GREATEST(last_operate_time, $2)
+          WHERE meeting_id = $1 AND status = 'connected'
+          RETURNING ms_open_id)
+       SELECT * FROM closed`,
       [meetingId, at],
     );
     for (const { ms_open_id } of closed) {

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { JobQueue } from '../queue/job-queue';
 import { MeetingResolver } from '../resolution/meeting-resolver';
 import { normalizeTencentEvent } from '../webhook/tencent-event.parser';
+import { ChangeFeed } from './change-feed';
 import { MeetingEventApplier } from './meeting-event.applier';
 import type { TrackingChange } from './tracking-change';
 
@@ -17,6 +18,7 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
     private readonly queue: JobQueue,
     private readonly applier: MeetingEventApplier,
     private readonly resolver: MeetingResolver,
+    private readonly feed: ChangeFeed,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -56,13 +58,10 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
         .catch(() => undefined);
       throw error;
     }
-    this.react(changes);
-  }
-
-  private react(changes: TrackingChange[]): void {
     for (const change of changes) {
-      if (change.type === 'phone.connected') this.resolver.request(change.meetingId);
+      if (change.type === 'phone.connected') void this.resolver.request(change.meetingId);
       if (change.type === 'meeting.ended') this.resolver.cancel(change.meetingId);
     }
+    await this.feed.publish(changes);
   }
 }

@@ -1,9 +1,12 @@
 import { Body, Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { TencentWebhookService } from './tencent-webhook.service';
 
 export const WEBHOOK_ACK = 'successfully received callback';
 
+/** Tencent's callback, not an API of ours: documented in the README, not in OpenAPI. */
+@ApiExcludeController()
 @Controller('webhooks/tencent-meeting')
 export class TencentWebhookController {
   constructor(private readonly webhooks: TencentWebhookService) {}

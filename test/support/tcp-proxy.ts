@@ -20,9 +20,10 @@ export class TcpProxy {
     });
   }
 
-  static async start(targetPort: number): Promise<TcpProxy> {
+  /** Listens on `port` (a free one when 0), e.g. the port of a proxy closed earlier. */
+  static async start(targetPort: number, port = 0): Promise<TcpProxy> {
     const proxy = new TcpProxy(targetPort);
-    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => proxy.server.listen(port, '127.0.0.1', resolve));
     return proxy;
   }
 

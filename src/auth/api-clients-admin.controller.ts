@@ -1,0 +1,82 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ArrayMinSize, IsArray, IsIn, IsString, Length } from 'class-validator';
+import { page, PagingDto } from '../admin/paging.dto';
+import { ApiError } from '../common/api-error';
+import { SCOPES, type ApiClient, type Scope } from './api-client.entity';
+import { ApiClientsService } from './api-clients.service';
+import { RequireScope } from './auth.decorator';
+
+export class CreateApiClientDto {
+  @ApiProperty({ example: 'meeting-control' })
+  @IsString()
+  @Length(1, 100)
+  name: string;
+
+  @ApiProperty({ enum: SCOPES, isArray: true, example: ['lookup'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsIn(SCOPES, { each: true })
+  scopes: Scope[];
+}
+
+const view = (client: ApiClient) => ({
+  id: client.id,
+  name: client.name,
+  scopes: client.scopes,
+  created_at: client.createdAt,
+  revoked_at: client.revokedAt,
+  last_used_at: client.lastUsedAt,
+});
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@RequireScope('admin')
+@Controller('admin/api-clients')
+export class ApiClientsAdminController {
+  constructor(private readonly clients: ApiClientsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create an API client; its token is shown this once' })
+  @ApiCreatedResponse({
+    schema: {
+      example: { id: 'uuid', name: 'meeting-control', scopes: ['lookup'], token: 'pt_...' },
+    },
+  })
+  async create(@Body() body: CreateApiClientDto) {
+    const { client, token } = await this.clients.create(body.name, [...new Set(body.scopes)]);
+    return { ...view(client), token };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API clients (never their tokens)' })
+  async list(@Query() paging: PagingDto) {
+    const [clients, total] = await this.clients.list(paging.page, paging.page_size);
+    return page(clients.map(view), total, paging);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API client: its token stops working at once' })
+  async revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    if (!(await this.clients.revoke(id))) {
+      throw new ApiError(404, 'not_found', 'no API client with this id');
+    }
+  }
+}

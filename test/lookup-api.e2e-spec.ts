@@ -1,0 +1,387 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClientsService } from '../src/auth/api-clients.service';
+import { RedisClient } from '../src/redis/redis.module';
+import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import { deliver } from './support/deliver';
+import { SseClient } from './support/sse-client';
+import { TcpProxy } from './support/tcp-proxy';
+import { ADMIN_TOKEN, startTestApp, testEnv, type TestApp } from './support/test-app';
+import { createTestDatabase, dropTestDatabase } from './support/test-database';
+import { buildEvent } from './support/webhook-fixtures';
+
+const CREDENTIALS = {
+  secretId: 'test-secret-id',
+  secretKey: 'test-secret-key',
+  appId: 'test-app-id',
+};
+
+describe('lookup API for meeting-control services', () => {
+  let databaseUrl: string;
+  let fake: FakeTencentServer;
+  let redisProxy: TcpProxy;
+  let a: TestApp;
+  let b: TestApp;
+  let token: string;
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+    fake = new FakeTencentServer(CREDENTIALS);
+    const overrides = {
+      TENCENT_API_BASE_URL: await fake.start(),
+      TENCENT_TIMEOUT_MS: '500',
+      REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+    };
+    redisProxy = await TcpProxy.start(6379);
+    // Instance A reaches Redis through a proxy the tests can cut; B reaches it directly.
+    a = await startTestApp(
+      testEnv(databaseUrl, { ...overrides, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0` }),
+    );
+    b = await startTestApp(testEnv(databaseUrl, overrides));
+    token = (await a.app.get(ApiClientsService).create('meeting-control', ['lookup'])).token;
+  });
+
+  afterAll(async () => {
+    expect(fake.badSignatureCount).toBe(0);
+    await Promise.all([a.close(), b.close()]);
+    await redisProxy.close();
+    await fake.close();
+    await dropTestDatabase(databaseUrl);
+  });
+
+  const http = (t: TestApp = a) => request(t.app.getHttpServer());
+  const bearer = () => ({ authorization: `Bearer ${token}` });
+  const lookup = (meetingId: string, numbers: unknown[], t: TestApp = a) =>
+    http(t)
+      .post(`/v1/meetings/${meetingId}/phone/ms-open-id`)
+      .set(bearer())
+      .send({ operator_id: 'op', operator_id_type: 1, phone_numbers: numbers });
+  const newMeeting = () => String(10n ** 19n + BigInt(Math.floor(Math.random() * 1e12)));
+  const count = async (sql: string, params: unknown[]) =>
+    Number((await a.db.query<{ n: string }[]>(sql, params))[0].n);
+
+  /** A started meeting with one phone caller whose number was registered and resolved. */
+  async function resolvedCaller(number: string, msOpenId: string): Promise<string> {
+    const meetingId = newMeeting();
+    await deliver(a, buildEvent('meeting.started', { meetingId }));
+    await expect
+      .poll(() => count(`SELECT count(*) AS n FROM meetings WHERE meeting_id = $1`, [meetingId]))
+      .toBe(1);
+    const put = await http()
+      .put(`/v1/meetings/${meetingId}/tracked-numbers`)
+      .set(bearer())
+      .send({ phone_numbers: [{ area: 86, phone_number: number }] });
+    expect(put.status).toBe(200);
+    fake.connect(meetingId, 86, number, msOpenId);
+    await deliver(a, buildEvent('meeting.participant-joined', { meetingId, msOpenId }));
+    await expect
+      .poll(() =>
+        count(`SELECT count(*) AS n FROM ms_open_id_mappings WHERE meeting_id = $1`, [meetingId]),
+      )
+      .toBe(1);
+    return meetingId;
+  }
+
+  describe('authentication', () => {
+    it('answers 401 without a token or with an unknown one', async () => {
+      const none = await http().post('/v1/meetings/1/phone/ms-open-id').send({});
+      expect(none.status).toBe(401);
+      expect(none.body.error.message).toBe('an Authorization: Bearer token is required');
+      const bad = await http()
+        .get('/v1/meetings/1/pstn-participants')
+        .set({ authorization: 'Bearer pt_not-a-token' });
+      expect(bad.status).toBe(401);
+      expect(bad.body.error.message).toBe('the token is not valid');
+    });
+
+    it('answers 403 when a lookup token calls an admin route', async () => {
+      const res = await http().get('/admin/api-clients').set(bearer());
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toBe('this route needs the "admin" scope');
+    });
+
+    it('stops accepting a revoked token at once, on every instance', async () => {
+      const created = await http()
+        .post('/admin/api-clients')
+        .set({ authorization: `Bearer ${ADMIN_TOKEN}` })
+        .send({ name: 'short-lived', scopes: ['lookup'] });
+      expect(created.status).toBe(201);
+      const temporary = { authorization: `Bearer ${created.body.token as string}` };
+      const meetingId = await resolvedCaller('13700000001', 'revoke-1');
+      for (const t of [a, b]) {
+        expect(
+          (await http(t).get(`/v1/meetings/${meetingId}/pstn-participants`).set(temporary)).status,
+        ).toBe(200);
+      }
+      const revoked = await http()
+        .delete(`/admin/api-clients/${created.body.id as string}`)
+        .set({ authorization: `Bearer ${ADMIN_TOKEN}` });
+      expect(revoked.status).toBe(204);
+      expect(
+        (await http(a).get(`/v1/meetings/${meetingId}/pstn-participants`).set(temporary)).status,
+      ).toBe(401);
+      await expect
+        .poll(
+          async () =>
+            (await http(b).get(`/v1/meetings/${meetingId}/pstn-participants`).set(temporary))
+              .status,
+        )
+        .toBe(401);
+    });
+  });
+
+  it('publishes the OpenAPI document of the contract routes', async () => {
+    const res = await http().get('/docs-json');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.paths as object)).toEqual(
+      expect.arrayContaining([
+        '/v1/meetings/{meetingId}/phone/ms-open-id',
+        '/v1/meetings/{meetingId}/tracked-numbers',
+        '/v1/meetings/{meetingId}/pstn-participants',
+        '/v1/meetings/{meetingId}/pstn-participants/{msOpenId}',
+        '/v1/meetings/{meetingId}/pstn-events',
+      ]),
+    );
+    expect((await http().get('/docs')).status).toBe(200);
+  });
+
+  describe('bad input changes nothing', () => {
+    it.each([
+      [{ area: 86, phone_number: '12ab' }, 'phone_numbers.0.phone_number must be 4 to 20 digits'],
+      [{ area: 'x86', phone_number: 13800000000 }, 'phone_numbers.0.area must be 1 to 4 digits'],
+      [{ area: 86 }, 'phone_numbers.0.phone_number must be 4 to 20 digits'],
+    ])('answers 400 naming the field for %j', async (number, message) => {
+      const meetingId = await resolvedCaller(
+        '13700000002',
+        `bad-${randomBytes(3).toString('hex')}`,
+      );
+      const before = await count(`SELECT count(*) AS n FROM tracked_numbers`, []);
+      const res = await lookup(meetingId, [number]);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('bad_request');
+      expect(res.body.error.message).toContain(message);
+      expect(await count(`SELECT count(*) AS n FROM tracked_numbers`, [])).toBe(before);
+    });
+
+    it('answers 400 for a malformed meeting id and an empty list', async () => {
+      const badId = await lookup('12ab', [{ area: 86, phone_number: 13800000000 }]);
+      expect(badId.status).toBe(400);
+      expect(badId.body.error.message).toBe('meetingId must be a string of up to 32 digits');
+      const empty = await lookup('123', []);
+      expect(empty.status).toBe(400);
+      expect(empty.body.error.message).toContain('phone_numbers must contain at least 1 elements');
+    });
+
+    it('answers 404 for a meeting never seen, and tracks nothing', async () => {
+      const meetingId = newMeeting();
+      const res = await lookup(meetingId, [{ area: 86, phone_number: 13800000000 }]);
+      expect(res.status).toBe(404);
+      expect(res.body.error).toEqual({
+        code: 'meeting_not_found',
+        message: 'no such meeting has been seen',
+      });
+      expect(
+        await count(`SELECT count(*) AS n FROM tracked_numbers WHERE meeting_id = $1`, [meetingId]),
+      ).toBe(0);
+    });
+  });
+
+  it("answers in Tencent's shape, echoing numbers as asked, plus each id's status", async () => {
+    const meetingId = await resolvedCaller('13700000003', 'shape-1');
+    const asNumber = await lookup(meetingId, [{ area: 86, phone_number: 13700000003 }]);
+    expect(asNumber.status).toBe(200);
+    expect(asNumber.body).toEqual({
+      meeting_id: meetingId,
+      ms_open_id_list: [
+        { area: 86, phone_number: 13700000003, ms_open_id: 'shape-1', status: 'connected' },
+      ],
+    });
+    const asString = await lookup(meetingId, [{ area: '86', phone_number: '13700000003' }]);
+    expect(asString.body.ms_open_id_list[0]).toMatchObject({
+      area: '86',
+      phone_number: '13700000003',
+    });
+  });
+
+  it('fills the cache on a miss and answers the next lookup from it', async () => {
+    const meetingId = await resolvedCaller('13700000004', 'cached-1');
+    const prefix = a.env.REDIS_KEY_PREFIX;
+    const redis = a.app.get(RedisClient).redis;
+    expect(await redis.exists(`${prefix}m:${meetingId}:n`)).toBe(0);
+    expect(
+      (await lookup(meetingId, [{ area: 86, phone_number: 13700000004 }])).body.ms_open_id_list,
+    ).toHaveLength(1);
+    expect(await redis.hlen(`${prefix}m:${meetingId}:n`)).toBe(1);
+    // Changed behind the service's back: a cached answer does not see it.
+    await a.db.query(
+      `UPDATE ms_open_id_mappings SET ms_open_id = 'changed' WHERE meeting_id = $1`,
+      [meetingId],
+    );
+    const hit = await lookup(meetingId, [{ area: 86, phone_number: 13700000004 }]);
+    expect(hit.body.ms_open_id_list[0].ms_open_id).toBe('cached-1');
+    await a.db.query(
+      `UPDATE ms_open_id_mappings SET ms_open_id = 'cached-1' WHERE meeting_id = $1`,
+      [meetingId],
+    );
+    // No number in Redis key names or hash fields.
+    const keys = await redis.keys(`${prefix}*`);
+    const fields = await redis.hkeys(`${prefix}m:${meetingId}:n`);
+    expect([...keys, ...fields].join(' ')).not.toContain('13700000004');
+  });
+
+  it('invalidates on leave and on meeting end', async () => {
+    const meetingId = await resolvedCaller('13700000005', 'leaver');
+    const ask = () => lookup(meetingId, [{ area: 86, phone_number: 13700000005 }]);
+    expect((await ask()).body.ms_open_id_list[0].status).toBe('connected');
+    await deliver(a, buildEvent('meeting.participant-left', { meetingId, msOpenId: 'leaver' }));
+    await expect.poll(async () => (await ask()).body.ms_open_id_list[0].status).toBe('left');
+
+    const second = await resolvedCaller('13700000006', 'ender');
+    const askSecond = () => lookup(second, [{ area: 86, phone_number: 13700000006 }]);
+    expect((await askSecond()).body.ms_open_id_list[0].status).toBe('connected');
+    await deliver(a, buildEvent('meeting.end', { meetingId: second }));
+    await expect.poll(async () => (await askSecond()).body.ms_open_id_list[0].status).toBe('left');
+  });
+
+  it('answers reverse lookups and lists callers', async () => {
+    const meetingId = await resolvedCaller('13700000007', 'reverse-1');
+    const one = await http()
+      .get(`/v1/meetings/${meetingId}/pstn-participants/reverse-1`)
+      .set(bearer());
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({
+      meeting_id: meetingId,
+      ms_open_id: 'reverse-1',
+      instance_id: 0,
+      area: '86',
+      phone_number: '13700000007',
+      status: 'connected',
+    });
+    const unknown = await http()
+      .get(`/v1/meetings/${meetingId}/pstn-participants/nobody`)
+      .set(bearer());
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('participant_not_found');
+    const list = await http()
+      .get(`/v1/meetings/${meetingId}/pstn-participants`)
+      .query({ status: 'connected' })
+      .set(bearer());
+    expect(list.body.participants.map((p: { ms_open_id: string }) => p.ms_open_id)).toEqual([
+      'reverse-1',
+    ]);
+    const left = await http()
+      .get(`/v1/meetings/${meetingId}/pstn-participants?status=left`)
+      .set(bearer());
+    expect(left.body.participants).toEqual([]);
+    const bad = await http()
+      .get(`/v1/meetings/${meetingId}/pstn-participants?status=gone`)
+      .set(bearer());
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('status must be one of the following values');
+  });
+
+  it('registers tracked numbers idempotently', async () => {
+    const meetingId = await resolvedCaller('13700000008', 'tracked-1');
+    for (let i = 0; i < 2; i += 1) {
+      const res = await http()
+        .put(`/v1/meetings/${meetingId}/tracked-numbers`)
+        .set(bearer())
+        .send({
+          phone_numbers: [
+            { area: 86, phone_number: 13700000008 },
+            { area: 86, phone_number: '13700000009' },
+          ],
+        });
+      expect(res.status).toBe(200);
+      expect(res.body.phone_numbers).toEqual([
+        {
+          area: 86,
+          phone_number: 13700000008,
+          ms_open_ids: [{ ms_open_id: 'tracked-1', status: 'connected' }],
+        },
+        { area: 86, phone_number: '13700000009', ms_open_ids: [] },
+      ]);
+    }
+    expect(
+      await count(`SELECT count(*) AS n FROM tracked_numbers WHERE meeting_id = $1`, [meetingId]),
+    ).toBe(2);
+  });
+
+  it('makes one upstream call for 200 concurrent lookups of one unresolved number', async () => {
+    const meetingId = newMeeting();
+    await deliver(a, buildEvent('meeting.started', { meetingId }));
+    fake.connect(meetingId, 86, '13700000010', 'crowd');
+    await deliver(a, buildEvent('meeting.participant-joined', { meetingId, msOpenId: 'crowd' }));
+    await expect
+      .poll(() =>
+        count(`SELECT count(*) AS n FROM pstn_participants WHERE meeting_id = $1`, [meetingId]),
+      )
+      .toBe(1);
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        lookup(meetingId, [{ area: 86, phone_number: 13700000010 }]),
+      ),
+    );
+    expect(new Set(answers.map((r) => r.body.ms_open_id_list?.[0]?.ms_open_id))).toEqual(
+      new Set(['crowd']),
+    );
+    expect(fake.callsFor(meetingId)).toBe(1);
+  });
+
+  it('answers from Postgres while Redis is unreachable, then uses the cache again', async () => {
+    const meetingId = await resolvedCaller('13700000011', 'no-redis');
+    const ask = () => lookup(meetingId, [{ area: 86, phone_number: 13700000011 }]);
+    const port = redisProxy.port;
+    await redisProxy.close();
+    for (let i = 0; i < 5; i += 1) {
+      const started = Date.now();
+      const res = await ask();
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(res.body.ms_open_id_list).toEqual([
+        { area: 86, phone_number: 13700000011, ms_open_id: 'no-redis', status: 'connected' },
+      ]);
+    }
+    redisProxy = await TcpProxy.start(6379, port);
+    const redis = a.app.get(RedisClient).redis;
+    await expect.poll(() => redis.status, { timeout: 5000 }).toBe('ready');
+    await ask();
+    expect(await redis.hlen(`${a.env.REDIS_KEY_PREFIX}m:${meetingId}:n`)).toBe(1);
+  });
+
+  it('streams participant events to a subscriber of another instance, and replays after Last-Event-ID', async () => {
+    const meetingId = newMeeting();
+    await deliver(a, buildEvent('meeting.started', { meetingId }));
+    await expect
+      .poll(() => count(`SELECT count(*) AS n FROM meetings WHERE meeting_id = $1`, [meetingId]))
+      .toBe(1);
+    await http()
+      .put(`/v1/meetings/${meetingId}/tracked-numbers`)
+      .set(bearer())
+      .send({ phone_numbers: [{ area: 86, phone_number: 13700000012 }] });
+    await b.app.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(b.app.getHttpServer().address() as AddressInfo).port}/v1/meetings/${meetingId}/pstn-events`;
+    const client = await SseClient.open(url, bearer());
+    expect(client.status).toBe(200);
+    fake.connect(meetingId, 86, '13700000012', 'streamed');
+    await deliver(a, buildEvent('meeting.participant-joined', { meetingId, msOpenId: 'streamed' }));
+    await expect
+      .poll(() => client.events.map((e) => e.event), { timeout: 5000 })
+      .toEqual(['participant.joined', 'participant.resolved']);
+    expect(client.events[1].data).toEqual({
+      meeting_id: meetingId,
+      ms_open_id: 'streamed',
+      area: '86',
+      phone_number: '13700000012',
+    });
+    client.close();
+
+    const again = await SseClient.open(url, {
+      ...bearer(),
+      'last-event-id': client.events[0].id ?? '',
+    });
+    await expect.poll(() => again.events.map((e) => e.event)).toEqual(['participant.resolved']);
+    again.close();
+  });
+});
