@@ -133,7 +133,7 @@ describe('Tencent webhook intake', () => {
       const rows = await rowsFor(traceId);
       expect(rows).toHaveLength(1);
       const jobs = await t.db.query<{ n: string }[]>(
-        `SELECT count(*) AS n FROM pgboss.job WHERE name = 'webhook-event' AND data->>'eventId' = $1`,
+        `SELECT count(*) AS n FROM pgboss.job WHERE name = 'webhook-event' AND data->'eventIds' ? $1`,
         [String(rows[0].id)],
       );
       expect(Number(jobs[0].n)).toBe(1);

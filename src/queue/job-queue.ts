@@ -4,7 +4,7 @@ import { Env } from '../config/env.schema';
 
 export const WEBHOOK_EVENT_QUEUE = 'webhook-event';
 export const WEBHOOK_EVENT_DEAD_QUEUE = 'webhook-event-dead';
-const WORKER_BATCH = 20;
+const WORKER_BATCH = 5;
 
 /** Runs SQL on the caller's connection, so a job is enqueued inside the caller's transaction. */
 export interface SqlExecutor {
@@ -43,32 +43,30 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  /** Enqueues one job per webhook event id on the given transaction's connection. */
-  async enqueueWebhookEvents(ids: string[], db: SqlExecutor): Promise<void> {
-    if (ids.length === 0) return;
-    await this.boss.insert(
-      ids.map((eventId) => ({ name: WEBHOOK_EVENT_QUEUE, data: { eventId } })),
-      { db },
-    );
+  /**
+   * Enqueues the processing of newly stored events, on the given transaction's connection: one
+   * job for the whole group-committed batch, so intake adds one queue row per transaction.
+   */
+  async enqueueWebhookEvents(eventIds: string[], db: SqlExecutor): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.boss.insert([{ name: WEBHOOK_EVENT_QUEUE, data: { eventIds } }], { db });
   }
 
   /**
-   * Runs `handler` for each webhook-event job, the jobs of a fetched batch concurrently (events
-   * of one meeting serialise on its row lock). A job whose handler throws is failed on its own,
-   * which pg-boss retries with backoff and finally moves to the dead-letter queue.
+   * Hands each job's events to `handler`; a job whose handler throws is failed, and pg-boss
+   * retries it with backoff, then moves it to the dead-letter queue. Handlers are idempotent,
+   * so events of a retried job that had been applied change nothing.
    */
-  async workWebhookEvents(handler: (eventId: string) => Promise<void>): Promise<void> {
-    this.webhookWorkerId = await this.boss.work<{ eventId: string }>(
+  async workWebhookEvents(handler: (eventIds: string[]) => Promise<void>): Promise<void> {
+    this.webhookWorkerId = await this.boss.work<{ eventIds: string[] }>(
       WEBHOOK_EVENT_QUEUE,
       { batchSize: WORKER_BATCH, pollingIntervalSeconds: 1 },
       async (jobs) => {
-        await Promise.all(
-          jobs.map((job) =>
-            handler(job.data.eventId).catch((error: Error) =>
-              this.boss.fail(WEBHOOK_EVENT_QUEUE, job.id, { message: error.message }),
-            ),
-          ),
-        );
+        for (const job of jobs) {
+          await handler(job.data.eventIds).catch((error: Error) =>
+            this.boss.fail(WEBHOOK_EVENT_QUEUE, job.id, { message: error.message }),
+          );
+        }
         // A full batch means a backlog: fetch again at once instead of after the polling delay.
         if (jobs.length === WORKER_BATCH) this.wakeWebhookWorker();
       },

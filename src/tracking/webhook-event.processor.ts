@@ -22,32 +22,30 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.workWebhookEvents((eventId) => this.process(eventId));
+    await this.queue.workWebhookEvents((eventIds) => this.processBatch(eventIds));
   }
 
-  async process(eventId: string): Promise<void> {
-    const [row] = await this.dataSource.query<{ payload: Record<string, unknown> }[]>(
-      `SELECT payload FROM webhook_events WHERE id = $1`,
-      [eventId],
-    );
-    if (!row) return; // deleted by retention meanwhile
-    let changes: TrackingChange[];
+  /**
+   * Applies a batch of events in one transaction (in meeting order, so concurrent batches lock
+   * meetings in the same order). If the batch fails, each event is applied on its own, so one bad
+   * event never holds back the others; throws if any of them failed.
+   */
+  async processBatch(eventIds: string[]): Promise<void> {
+    const rows = await this.load(eventIds);
     try {
-      changes = await this.dataSource.transaction(async (manager) => {
-        const applied = await this.applier.apply(
-          manager,
-          eventId,
-          normalizeTencentEvent(row.payload),
-        );
-        await manager.query(
-          `UPDATE webhook_events
-              SET status = 'processed', processed_at = now(), attempts = attempts + 1,
-                  last_error = NULL
-            WHERE id = $1`,
-          [eventId],
-        );
-        return applied;
-      });
+      await this.applyAndMark(rows);
+    } catch {
+      const failed: string[] = [];
+      for (const row of rows) await this.process(row.id).catch(() => failed.push(row.id));
+      if (failed.length > 0) throw new Error(`events ${failed.join(', ')} failed`);
+    }
+  }
+
+  /** Applies one event (again): idempotent, so a replay changes nothing already applied. */
+  async process(eventId: string): Promise<void> {
+    const rows = await this.load([eventId]);
+    try {
+      await this.applyAndMark(rows);
     } catch (error) {
       await this.dataSource
         .query(
@@ -58,10 +56,43 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
         .catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Rows deleted by retention meanwhile are simply absent. */
+  private load(eventIds: string[]): Promise<EventRow[]> {
+    return this.dataSource.query<EventRow[]>(
+      `SELECT id, payload FROM webhook_events WHERE id = ANY($1::bigint[]) ORDER BY meeting_id, id`,
+      [eventIds],
+    );
+  }
+
+  private async applyAndMark(rows: EventRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const changes = await this.dataSource.transaction(async (manager) => {
+      const applied: TrackingChange[] = [];
+      for (const row of rows) {
+        applied.push(
+          ...(await this.applier.apply(manager, row.id, normalizeTencentEvent(row.payload))),
+        );
+      }
+      await manager.query(
+        `UPDATE webhook_events
+            SET status = 'processed', processed_at = now(), attempts = attempts + 1,
+                last_error = NULL
+          WHERE id = ANY($1::bigint[])`,
+        [rows.map((row) => row.id)],
+      );
+      return applied;
+    });
     for (const change of changes) {
       if (change.type === 'phone.connected') void this.resolver.request(change.meetingId);
       if (change.type === 'meeting.ended') this.resolver.cancel(change.meetingId);
     }
     await this.feed.publish(changes);
   }
+}
+
+interface EventRow {
+  id: string;
+  payload: Record<string, unknown>;
 }

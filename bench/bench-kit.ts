@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+
+/** Shared by the benchmarks: processes, load, databases and the result table. */
+
+export interface LoadResult {
+  name: string;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  ok: number;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** Starts `node script` and waits until its port accepts HTTP requests. */
+export async function startNode(
+  script: string,
+  env: Record<string, string>,
+  port: number,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return child;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${script} did not start`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export interface LoadRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** autocannon with one pre-built request after another (cycling when they run out). */
+export async function runLoad(
+  name: string,
+  port: number,
+  requests: LoadRequest[],
+  seconds: number,
+  connections = 50,
+): Promise<LoadResult> {
+  let next = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (request) => {
+          const chosen = requests[next % requests.length];
+          next += 1;
+          return { ...request, ...chosen, headers: { ...request.headers, ...chosen.headers } };
+        },
+      },
+    ],
+  });
+  return {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors + result.timeouts,
+    ok: result['2xx'],
+  };
+}
+
+/** Drops and creates a database for a benchmark. */
+export async function freshDatabase(name: string): Promise<string> {
+  const server = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+  const client = new Client({ connectionString: `${server}/postgres` });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.query(`CREATE DATABASE "${name}"`);
+  await client.end();
+  return `${server}/${name}`;
+}
+
+export const BENCH_SECRETS = {
+  TENCENT_WEBHOOK_TOKEN: 'benchToken000000000000000',
+  TENCENT_WEBHOOK_AES_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8',
+  TENCENT_SECRET_ID: 'bench-secret-id',
+  TENCENT_SECRET_KEY: 'bench-secret-key',
+  TENCENT_APP_ID: 'bench-app-id',
+  TENCENT_OPERATOR_ID: 'bench-operator',
+  ADMIN_TOKEN: 'bench-admin-token-000000000000000000000',
+};
+
+/** The whole service (compiled) with the benchmark's secrets. */
+export function serviceEnv(port: number, databaseUrl: string, extra: Record<string, string> = {}) {
+  return {
+    ...BENCH_SECRETS,
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+export const SERVICE_SCRIPT = join(__dirname, '../src/main.js');
+
+export function printTable(title: string, rows: LoadResult[]): void {
+  console.log(`\n${title}`);
+  console.log('| target | req/s | p50 ms | p99 ms | non-2xx |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const row of rows) {
+    console.log(
+      `| ${row.name} | ${row.requestsPerSecond} | ${row.p50} | ${row.p99} | ${row.non2xx} |`,
+    );
+  }
+}
+
+/** Keeps the figures for `npm run bench`, which prints them all in one table. */
+export function saveResult(name: string, result: unknown): void {
+  const dir = join(__dirname, '../../bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify(result, null, 2));
+}

@@ -1,0 +1,153 @@
+import { createCipheriv, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { aesKeyBytes } from '../src/webhook/webhook-secrets';
+import { computeWebhookSignature } from '../src/webhook/webhook-signature';
+import {
+  BENCH_SECRETS,
+  freePort,
+  freshDatabase,
+  printTable,
+  runLoad,
+  saveResult,
+  SERVICE_SCRIPT,
+  serviceEnv,
+  startNode,
+  stop,
+  type LoadRequest,
+} from './bench-kit';
+
+/**
+ * Webhook intake: signed, AES-encrypted ~1 KB events with distinct trace_ids, 50 connections,
+ * against the full service and against bare Fastify + pg (one INSERT per request).
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = 2;
+/** Enough distinct events that none repeats within a run. */
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 120_000);
+
+function buildDeliveries(count: number): LoadRequest[] {
+  const key = aesKeyBytes(BENCH_SECRETS.TENCENT_WEBHOOK_AES_KEY);
+  const padding = 'x'.repeat(420);
+  const deliveries: LoadRequest[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const plaintext = JSON.stringify({
+      event: 'meeting.participant-joined',
+      trace_id: randomUUID(),
+      payload: [
+        {
+          operate_time: Date.now(),
+          operator: {
+            userid: '',
+            uuid: '',
+            ms_open_id: `bench-${i}`,
+            user_name: 'caller',
+            instance_id: '1',
+          },
+          meeting_info: {
+            meeting_id: String(10_000_000_000 + (i % 500)),
+            meeting_code: '445999969',
+            subject: `benchmark meeting ${padding}`,
+            creator: { userid: 'host', ms_open_id: 'host-id', user_name: 'host' },
+            meeting_type: 0,
+            start_time: 1608522626,
+            end_time: 1609415039,
+          },
+        },
+      ],
+    });
+    const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16));
+    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString(
+      'base64',
+    );
+    const timestamp = String(Date.now());
+    const nonce = String(100_000 + i);
+    deliveries.push({
+      method: 'POST',
+      path: '/webhooks/tencent-meeting',
+      headers: {
+        'content-type': 'application/json',
+        timestamp,
+        nonce,
+        signature: computeWebhookSignature(
+          BENCH_SECRETS.TENCENT_WEBHOOK_TOKEN,
+          timestamp,
+          nonce,
+          data,
+        ),
+      },
+      body: JSON.stringify({ data }),
+    });
+  }
+  return deliveries;
+}
+
+async function measure(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  port: number,
+  deliveries: LoadRequest[],
+) {
+  const child = await startNode(script, env, port);
+  try {
+    const split = Math.floor(deliveries.length / 6);
+    const warmup = await runLoad(
+      `${name} warm-up`,
+      port,
+      deliveries.slice(0, split),
+      WARMUP_SECONDS,
+    );
+    const result = await runLoad(name, port, deliveries.slice(split), SECONDS);
+    return { ...result, acknowledged: warmup.ok + result.ok };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`building ${EVENTS} signed, encrypted events...`);
+  const deliveries = buildDeliveries(EVENTS);
+  console.log(`body size: ${deliveries[0].body?.length} bytes`);
+
+  const baselineUrl = await freshDatabase('pstn_tracker_bench_baseline');
+  const basePort = await freePort();
+  const baseline = await measure(
+    'bare Fastify + pg (baseline)',
+    join(__dirname, 'baseline-intake-server.js'),
+    { PORT: String(basePort), DATABASE_URL: baselineUrl },
+    basePort,
+    deliveries,
+  );
+
+  const serviceUrl = await freshDatabase('pstn_tracker_bench_intake');
+  const port = await freePort();
+  const service = await measure(
+    'pstn-tracker intake',
+    SERVICE_SCRIPT,
+    serviceEnv(port, serviceUrl),
+    port,
+    deliveries,
+  );
+
+  const client = new Client({ connectionString: serviceUrl });
+  await client.connect();
+  const stored = Number(
+    (await client.query<{ n: string }>('SELECT count(*) AS n FROM webhook_events')).rows[0].n,
+  );
+  await client.end();
+
+  printTable(`Webhook intake, ${SECONDS} s, 50 connections`, [baseline, service]);
+  const ratio = service.requestsPerSecond / baseline.requestsPerSecond;
+  console.log(
+    `\nratio (service / baseline): ${ratio.toFixed(2)}x  (target >= 1.0x, p99 <= 100 ms)`,
+  );
+  console.log(`events acknowledged: ${service.acknowledged}, stored: ${stored}`);
+  saveResult('intake', { baseline, service, ratio });
+  if (service.non2xx > 0 || stored < service.acknowledged) {
+    console.error('FAIL: the service answered non-2xx or lost an acknowledged event');
+    process.exitCode = 1;
+  }
+}
+
+void main();
