@@ -5,6 +5,7 @@ import { RedisClient } from '../redis/redis.module';
 import { TencentApiError } from '../tencent/tencent-api.error';
 import {
   MsOpenIdClient,
+  type MsOpenIdEntry,
   type PhoneNumber,
   type UpstreamAttempt,
 } from '../tencent/ms-open-id.client';
@@ -152,22 +153,23 @@ export class MeetingResolver implements OnApplicationShutdown {
   private async ask(meetingId: string, numbers: PhoneNumber[]): Promise<void> {
     const asked = numbers.map(({ area, phoneNumber }) => ({ area, phoneNumber }));
     const attempts: UpstreamAttempt[] = [];
+    let entries: MsOpenIdEntry[];
     try {
-      const entries = await this.client.lookup(meetingId, asked, (a) => attempts.push(a));
-      const added = await this.store.saveMappings(meetingId, asked, entries);
-      await this.feed.publish(
-        added.map((mapping) => ({ type: 'participant.resolved' as const, meetingId, ...mapping })),
-      );
+      entries = await this.client.lookup(meetingId, asked, (a) => attempts.push(a));
     } finally {
       await this.store.recordAttempts(meetingId, attempts);
     }
+    const added = await this.store.saveMappings(meetingId, asked, entries);
+    await this.feed.publish(
+      added.map((mapping) => ({ type: 'participant.resolved' as const, meetingId, ...mapping })),
+    );
   }
 
   /**
    * A Redis lock so that replicas never call for one meeting at once. Without Redis the
    * in-process state machine still holds, and replicas may overlap until Redis is back.
+   * Answers the lock's token; false when another replica holds it; null without Redis.
    */
-  /** The lock's token; false when another replica holds it; null when Redis is unreachable. */
   private async lock(meetingId: string): Promise<string | false | null> {
     const token = randomUUID();
     try {
