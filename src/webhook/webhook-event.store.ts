@@ -17,9 +17,16 @@ const MAX_BATCH = 256;
 /** Transactions in flight at once; deliveries arriving meanwhile wait for the next one. */
 const MAX_IN_FLIGHT = 2;
 
+/**
+ * The payloads travel as one JSON array built by joining the decoded texts (each is a JSON
+ * object already), which spares escaping every payload into a Postgres array literal.
+ */
 const INSERT_EVENTS = `
   INSERT INTO webhook_events (dedupe_key, event, trace_id, meeting_id, payload)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+  SELECT k.dedupe_key, k.event, k.trace_id, k.meeting_id, p.payload
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         WITH ORDINALITY AS k(dedupe_key, event, trace_id, meeting_id, n)
+    JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
   ON CONFLICT (dedupe_key) DO NOTHING
   RETURNING id`;
 
@@ -57,7 +64,7 @@ export class WebhookEventStore {
         unique.map((event) => event.event),
         unique.map((event) => event.traceId),
         unique.map((event) => event.meetingId),
-        unique.map((event) => event.plaintext),
+        `[${unique.map((event) => event.plaintext).join(',')}]`,
       ])) as { id: string }[];
       await this.queue.enqueueWebhookEvents(
         inserted.map((row) => String(row.id)),
