@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { aesKeyBytes } from '../src/webhook/webhook-secrets';
+import { computeWebhookSignature } from '../src/webhook/webhook-signature';
 
 /** Shared by the benchmarks: processes, load, databases and the result table. */
 
@@ -145,4 +148,44 @@ export function saveResult(name: string, result: unknown): void {
   const dir = join(__dirname, '../../bench/results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.json`), JSON.stringify(result, null, 2));
+}
+
+let nonce = 100_000;
+
+/** A webhook delivery as Tencent sends it in AES mode: encrypted, base64, signed. */
+export function signedWebhook(plaintext: string): LoadRequest {
+  const key = aesKeyBytes(BENCH_SECRETS.TENCENT_WEBHOOK_AES_KEY);
+  const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16));
+  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64');
+  const timestamp = String(Date.now());
+  nonce += 1;
+  return {
+    method: 'POST',
+    path: '/webhooks/tencent-meeting',
+    headers: {
+      'content-type': 'application/json',
+      timestamp,
+      nonce: String(nonce),
+      signature: computeWebhookSignature(
+        BENCH_SECRETS.TENCENT_WEBHOOK_TOKEN,
+        timestamp,
+        String(nonce),
+        data,
+      ),
+    },
+    body: JSON.stringify({ data }),
+  };
+}
+
+/** Creates an API client through the admin route and answers its token. */
+export async function apiToken(port: number, scopes: string[] = ['lookup']): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/admin/api-clients`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${BENCH_SECRETS.ADMIN_TOKEN}`,
+    },
+    body: JSON.stringify({ name: 'bench', scopes }),
+  });
+  return ((await res.json()) as { token: string }).token;
 }

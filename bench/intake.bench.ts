@@ -1,10 +1,7 @@
-import { createCipheriv, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { aesKeyBytes } from '../src/webhook/webhook-secrets';
-import { computeWebhookSignature } from '../src/webhook/webhook-signature';
 import {
-  BENCH_SECRETS,
   freePort,
   freshDatabase,
   printTable,
@@ -12,6 +9,7 @@ import {
   saveResult,
   SERVICE_SCRIPT,
   serviceEnv,
+  signedWebhook,
   startNode,
   stop,
   type LoadRequest,
@@ -27,59 +25,36 @@ const WARMUP_SECONDS = 2;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 120_000);
 
 function buildDeliveries(count: number): LoadRequest[] {
-  const key = aesKeyBytes(BENCH_SECRETS.TENCENT_WEBHOOK_AES_KEY);
   const padding = 'x'.repeat(420);
-  const deliveries: LoadRequest[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const plaintext = JSON.stringify({
-      event: 'meeting.participant-joined',
-      trace_id: randomUUID(),
-      payload: [
-        {
-          operate_time: Date.now(),
-          operator: {
-            userid: '',
-            uuid: '',
-            ms_open_id: `bench-${i}`,
-            user_name: 'caller',
-            instance_id: '1',
+  return Array.from({ length: count }, (_, i) =>
+    signedWebhook(
+      JSON.stringify({
+        event: 'meeting.participant-joined',
+        trace_id: randomUUID(),
+        payload: [
+          {
+            operate_time: Date.now(),
+            operator: {
+              userid: '',
+              uuid: '',
+              ms_open_id: `bench-${i}`,
+              user_name: 'caller',
+              instance_id: '1',
+            },
+            meeting_info: {
+              meeting_id: String(10_000_000_000 + (i % 500)),
+              meeting_code: '445999969',
+              subject: `benchmark meeting ${padding}`,
+              creator: { userid: 'host', ms_open_id: 'host-id', user_name: 'host' },
+              meeting_type: 0,
+              start_time: 1608522626,
+              end_time: 1609415039,
+            },
           },
-          meeting_info: {
-            meeting_id: String(10_000_000_000 + (i % 500)),
-            meeting_code: '445999969',
-            subject: `benchmark meeting ${padding}`,
-            creator: { userid: 'host', ms_open_id: 'host-id', user_name: 'host' },
-            meeting_type: 0,
-            start_time: 1608522626,
-            end_time: 1609415039,
-          },
-        },
-      ],
-    });
-    const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16));
-    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString(
-      'base64',
-    );
-    const timestamp = String(Date.now());
-    const nonce = String(100_000 + i);
-    deliveries.push({
-      method: 'POST',
-      path: '/webhooks/tencent-meeting',
-      headers: {
-        'content-type': 'application/json',
-        timestamp,
-        nonce,
-        signature: computeWebhookSignature(
-          BENCH_SECRETS.TENCENT_WEBHOOK_TOKEN,
-          timestamp,
-          nonce,
-          data,
-        ),
-      },
-      body: JSON.stringify({ data }),
-    });
-  }
-  return deliveries;
+        ],
+      }),
+    ),
+  );
 }
 
 async function measure(

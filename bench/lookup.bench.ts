@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import {
-  BENCH_SECRETS,
+  apiToken,
   freePort,
   freshDatabase,
   printTable,
@@ -89,18 +89,6 @@ function lookupRequests(all: Mapping[], token: string): LoadRequest[] {
       phone_numbers: [{ area: 86, phone_number: Number(m.phoneNumber) }],
     }),
   }));
-}
-
-async function apiToken(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/admin/api-clients`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${BENCH_SECRETS.ADMIN_TOKEN}`,
-    },
-    body: JSON.stringify({ name: 'bench', scopes: ['lookup'] }),
-  });
-  return ((await res.json()) as { token: string }).token;
 }
 
 /** Sends every request once, 50 at a time, and checks each answer names the expected id. */

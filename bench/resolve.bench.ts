@@ -1,0 +1,162 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { FakeTencentServer } from '../test/fake-tencent/fake-tencent-server';
+import {
+  apiToken,
+  BENCH_SECRETS,
+  freePort,
+  freshDatabase,
+  saveResult,
+  SERVICE_SCRIPT,
+  serviceEnv,
+  signedWebhook,
+  startNode,
+  stop,
+  type LoadRequest,
+} from './bench-kit';
+
+/**
+ * Join -> resolved: time from posting a phone caller's join webhook (its number registered
+ * beforehand) until its mapping is in Postgres, with the fake Tencent answering in 50 ms.
+ * Joins arrive at a steady rate that Tencent's 300 calls/min allows (4/s by default).
+ */
+const MEETINGS = 20;
+const CALLERS_PER_MEETING = 10;
+const JOINS_PER_SECOND = Number(process.env.BENCH_JOINS_PER_SECOND ?? 4);
+const UPSTREAM_LATENCY_MS = 50;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function main(): Promise<void> {
+  const fake = new FakeTencentServer({
+    secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
+    secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
+    appId: BENCH_SECRETS.TENCENT_APP_ID,
+    ratePerMinute: 300,
+  });
+  fake.setLatency(UPSTREAM_LATENCY_MS);
+  const databaseUrl = await freshDatabase('pstn_tracker_bench_resolve');
+  const port = await freePort();
+  const service = await startNode(
+    SERVICE_SCRIPT,
+    serviceEnv(port, databaseUrl, {
+      TENCENT_API_BASE_URL: await fake.start(),
+      REDIS_KEY_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
+    }),
+    port,
+  );
+  const post = async (request: LoadRequest) => {
+    const res = await fetch(`http://127.0.0.1:${port}${request.path}`, request);
+    if (!res.ok) throw new Error(`${request.path} answered ${res.status}`);
+  };
+  try {
+    const token = await apiToken(port);
+    const meetings = Array.from({ length: MEETINGS }, (_, m) => String(30_000_000_000 + m));
+    for (const meetingId of meetings) {
+      await post(signedWebhook(event('meeting.started', meetingId)));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the starts are applied
+    for (const [m, meetingId] of meetings.entries()) {
+      await post({
+        method: 'PUT',
+        path: `/v1/meetings/${meetingId}/tracked-numbers`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          phone_numbers: Array.from({ length: CALLERS_PER_MEETING }, (_, c) => ({
+            area: 86,
+            phone_number: number(m, c),
+          })),
+        }),
+      });
+    }
+
+    const sentAt = new Map<string, number>();
+    for (let c = 0; c < CALLERS_PER_MEETING; c += 1) {
+      for (const [m, meetingId] of meetings.entries()) {
+        const msOpenId = `caller-${m}-${c}`;
+        fake.connect(meetingId, 86, String(number(m, c)), msOpenId);
+        sentAt.set(msOpenId, Date.now());
+        void post(signedWebhook(event('meeting.participant-joined', meetingId, msOpenId)));
+        await new Promise((resolve) => setTimeout(resolve, 1000 / JOINS_PER_SECOND));
+      }
+    }
+
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    const total = MEETINGS * CALLERS_PER_MEETING;
+    let rows: { ms_open_id: string; resolved_at: Date }[] = [];
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      rows = (
+        await db.query<{ ms_open_id: string; resolved_at: Date }>(
+          'SELECT ms_open_id, resolved_at FROM ms_open_id_mappings',
+        )
+      ).rows;
+      if (rows.length >= total) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await db.end();
+
+    const latencies = rows
+      .map((row) => row.resolved_at.getTime() - (sentAt.get(row.ms_open_id) ?? 0))
+      .sort((a, b) => a - b);
+    const calls = meetings.map((meetingId) => fake.callsFor(meetingId));
+    const result = {
+      callers: total,
+      resolved: rows.length,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      max: latencies[latencies.length - 1],
+      upstreamCallsPerMeeting: calls.reduce((a, b) => a + b, 0) / calls.length,
+      upstreamCallsMaxPerMeeting: Math.max(...calls),
+      rateLimited: fake.rateLimitedCount,
+      badSignatures: fake.badSignatureCount,
+    };
+    console.log(
+      `\nJoin -> mapping stored, ${total} callers over ${MEETINGS} meetings, ${JOINS_PER_SECOND} joins/s, upstream ${UPSTREAM_LATENCY_MS} ms`,
+    );
+    console.log(
+      '| resolved | p50 ms | p95 ms | max ms | upstream calls per meeting (mean / max) |',
+    );
+    console.log('|---:|---:|---:|---:|---:|');
+    console.log(
+      `| ${result.resolved}/${total} | ${result.p50} | ${result.p95} | ${result.max} | ${result.upstreamCallsPerMeeting.toFixed(1)} / ${result.upstreamCallsMaxPerMeeting} |`,
+    );
+    console.log(`\ntarget: p95 <= 150 ms; rate-limited answers: ${result.rateLimited}`);
+    saveResult('resolve', result);
+    if (result.resolved < total || result.badSignatures > 0) process.exitCode = 1;
+  } finally {
+    await stop(service);
+    await fake.close();
+  }
+}
+
+function number(meeting: number, caller: number): number {
+  return 13_800_000_000 + meeting * 100 + caller;
+}
+
+function event(name: string, meetingId: string, msOpenId?: string): string {
+  return JSON.stringify({
+    event: name,
+    trace_id: randomUUID(),
+    payload: [
+      {
+        operate_time: Date.now(),
+        operator: {
+          ms_open_id: msOpenId ?? 'host-id',
+          user_name: 'caller',
+          instance_id: msOpenId ? '0' : '1',
+        },
+        meeting_info: {
+          meeting_id: meetingId,
+          meeting_code: '445999969',
+          subject: 'bench',
+          start_time: Math.floor(Date.now() / 1000),
+        },
+      },
+    ],
+  });
+}
+
+void main();
