@@ -8,15 +8,15 @@ import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
 import { SseClient } from './support/sse-client';
 import { TcpProxy } from './support/tcp-proxy';
-import { ADMIN_TOKEN, startTestApp, testEnv, type TestApp } from './support/test-app';
+import {
+  ADMIN_TOKEN,
+  startTestApp,
+  TENCENT_CREDENTIALS,
+  testEnv,
+  type TestApp,
+} from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { buildEvent } from './support/webhook-fixtures';
-
-const CREDENTIALS = {
-  secretId: 'test-secret-id',
-  secretKey: 'test-secret-key',
-  appId: 'test-app-id',
-};
 
 describe('lookup API for meeting-control services', () => {
   let databaseUrl: string;
@@ -28,7 +28,7 @@ describe('lookup API for meeting-control services', () => {
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    fake = new FakeTencentServer(CREDENTIALS);
+    fake = new FakeTencentServer(TENCENT_CREDENTIALS);
     const overrides = {
       TENCENT_API_BASE_URL: await fake.start(),
       TENCENT_TIMEOUT_MS: '500',

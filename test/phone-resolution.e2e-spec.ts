@@ -3,15 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEventProcessor } from '../src/tracking/webhook-event.processor';
 import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
-import { startTestApp, testEnv, type TestApp } from './support/test-app';
+import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { buildEvent } from './support/webhook-fixtures';
-
-const CREDENTIALS = {
-  secretId: 'test-secret-id',
-  secretKey: 'test-secret-key',
-  appId: 'test-app-id',
-};
 
 describe('phone caller tracking and ms_open_id resolution', () => {
   let databaseUrl: string;
@@ -20,7 +14,7 @@ describe('phone caller tracking and ms_open_id resolution', () => {
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    fake = new FakeTencentServer(CREDENTIALS);
+    fake = new FakeTencentServer(TENCENT_CREDENTIALS);
     const baseUrl = await fake.start();
     t = await startTestApp(
       testEnv(databaseUrl, {

@@ -72,11 +72,7 @@ export class LookupService {
     if (cached) return { msOpenId, ...cached };
     await this.meeting(meetingId);
     const [row] = await this.dataSource.query<CallerRow[]>(
-      `SELECT m.ms_open_id, COALESCE(p.status, 'left') AS status, p.joined_at, p.left_at,
-              m.area, m.phone_number
-         FROM ms_open_id_mappings m
-         LEFT JOIN pstn_participants p
-           ON p.meeting_id = m.meeting_id AND p.ms_open_id = m.ms_open_id
+      `${MAPPED_CALLER_SELECT}
         WHERE m.meeting_id = $1 AND m.ms_open_id = $2
        UNION ALL
        ${CALLER_SELECT}
@@ -129,12 +125,7 @@ export class LookupService {
   ): Promise<Map<string, CallerEntry>> {
     if (ids.ids.length === 0) return new Map();
     const rows = await this.dataSource.query<CallerRow[]>(
-      `SELECT m.ms_open_id, COALESCE(p.status, 'left') AS status, p.joined_at, p.left_at,
-              m.area, m.phone_number
-         FROM ms_open_id_mappings m
-         LEFT JOIN pstn_participants p
-           ON p.meeting_id = m.meeting_id AND p.ms_open_id = m.ms_open_id
-        WHERE m.meeting_id = $1 AND m.ms_open_id = ANY($2)`,
+      `${MAPPED_CALLER_SELECT} WHERE m.meeting_id = $1 AND m.ms_open_id = ANY($2)`,
       [meetingId, ids.ids.map((id) => id.msOpenId)],
     );
     return new Map(rows.map((row) => [row.ms_open_id, toCaller(row)]));
@@ -192,6 +183,15 @@ interface CallerRow {
   phone_number: string | null;
 }
 
+/** Mapped ids with their caller's state; an id Tencent returned from history counts as left. */
+const MAPPED_CALLER_SELECT = `
+  SELECT m.ms_open_id, COALESCE(p.status, 'left') AS status, p.joined_at, p.left_at,
+         m.area, m.phone_number
+    FROM ms_open_id_mappings m
+    LEFT JOIN pstn_participants p
+      ON p.meeting_id = m.meeting_id AND p.ms_open_id = m.ms_open_id`;
+
+/** Phone callers with their number when it is mapped. */
 const CALLER_SELECT = `
   SELECT p.ms_open_id, p.status, p.joined_at, p.left_at, m.area, m.phone_number
     FROM pstn_participants p

@@ -10,6 +10,12 @@ export const PLAIN_TOKEN = 'plainToken0000000000000aa';
 export const AES_TOKEN = 'aesToken00000000000000bbb';
 export const AES_KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
 export const ADMIN_TOKEN = 'test-admin-token-0000000000000000000000';
+/** What the fake Tencent server expects; testEnv configures the service with the same. */
+export const TENCENT_CREDENTIALS = {
+  secretId: 'test-secret-id',
+  secretKey: 'test-secret-key',
+  appId: 'test-app-id',
+};
 
 /** The environment a test instance runs with; the two webhook tokens cover both modes. */
 export function testEnv(databaseUrl: string, overrides: Record<string, string> = {}): Env {
@@ -20,9 +26,9 @@ export function testEnv(databaseUrl: string, overrides: Record<string, string> =
     TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
     TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
     TENCENT_API_BASE_URL: 'http://127.0.0.1:9',
-    TENCENT_SECRET_ID: 'test-secret-id',
-    TENCENT_SECRET_KEY: 'test-secret-key',
-    TENCENT_APP_ID: 'test-app-id',
+    TENCENT_SECRET_ID: TENCENT_CREDENTIALS.secretId,
+    TENCENT_SECRET_KEY: TENCENT_CREDENTIALS.secretKey,
+    TENCENT_APP_ID: TENCENT_CREDENTIALS.appId,
     TENCENT_OPERATOR_ID: 'test-operator',
     ADMIN_TOKEN,
     ...overrides,
