@@ -1,15 +1,19 @@
 import { ValidationPipe } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { RequestLogController } from './common/request-log.controller';
 import type { Env } from './config/env.schema';
+import { registerCachedLookup } from './lookup/cached-lookup.hook';
 
 /** The HTTP server every instance runs on, production and tests alike. */
 export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapter {
   return new FastifyAdapter({
     loggerInstance: logger,
+    // No child logger per request: the one request line carries the request id itself.
+    childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     logController: new RequestLogController(),
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
     // Lets in-flight requests finish on shutdown while new connections are refused.
@@ -24,6 +28,7 @@ export function configureApp(app: NestFastifyApplication): void {
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   app.enableShutdownHooks();
+  registerCachedLookup(app);
 
   const document = SwaggerModule.createDocument(
     app,

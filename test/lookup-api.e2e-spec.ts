@@ -225,6 +225,17 @@ describe('lookup API for meeting-control services', () => {
       `UPDATE ms_open_id_mappings SET ms_open_id = 'cached-1' WHERE meeting_id = $1`,
       [meetingId],
     );
+    // A cached number still gets the full checks: what the DTOs or the guard refuse is refused.
+    const extra = await http()
+      .post(`/v1/meetings/${meetingId}/phone/ms-open-id`)
+      .set(bearer())
+      .send({ phone_numbers: [{ area: 86, phone_number: 13700000004 }], extra: 1 });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error.message).toBe('property extra should not exist');
+    const anonymous = await http()
+      .post(`/v1/meetings/${meetingId}/phone/ms-open-id`)
+      .send({ phone_numbers: [{ area: 86, phone_number: 13700000004 }] });
+    expect(anonymous.status).toBe(401);
     // No number in Redis key names or hash fields.
     const keys = await redis.keys(`${prefix}*`);
     const fields = await redis.hkeys(`${prefix}m:${meetingId}:n`);

@@ -24,7 +24,10 @@ const BOOTSTRAP_ADMIN: Caller = { id: 'bootstrap-admin', name: 'ADMIN_TOKEN', sc
 @Injectable()
 export class ApiClientsService implements OnModuleInit {
   private readonly adminHash: string;
-  private readonly verified = new Map<string, { caller: Caller; until: number }>();
+  /** Verified tokens by their hash, so a revocation (which names the hash) can drop them. */
+  private readonly verified = new Map<string, { caller: Caller; until: number; token: string }>();
+  /** The same entries by token, so the hot path does not hash a token it has just seen. */
+  private readonly byToken = new Map<string, { caller: Caller; until: number }>();
 
   constructor(
     env: Env,
@@ -35,15 +38,15 @@ export class ApiClientsService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.redis.subscribe(REVOKED_CHANNEL, (hash) => this.verified.delete(hash));
+    await this.redis.subscribe(REVOKED_CHANNEL, (hash) => this.forget(hash));
   }
 
   /** The caller a bearer token belongs to, or null. */
   async authenticate(token: string): Promise<Caller | null> {
+    const seen = this.byToken.get(token);
+    if (seen && seen.until > Date.now()) return seen.caller;
     const hash = hashApiToken(token);
     if (sameHash(hash, this.adminHash)) return BOOTSTRAP_ADMIN;
-    const cached = this.verified.get(hash);
-    if (cached && cached.until > Date.now()) return cached.caller;
     const [row] = await this.dataSource.query<{ id: string; name: string; scopes: Scope[] }[]>(
       `WITH used AS (
          UPDATE api_clients SET last_used_at = now()
@@ -52,13 +55,22 @@ export class ApiClientsService implements OnModuleInit {
        SELECT * FROM used`,
       [hash],
     );
-    if (!row) {
-      this.verified.delete(hash);
-      return null;
-    }
-    const caller = { id: row.id, name: row.name, scopes: row.scopes };
-    this.verified.set(hash, { caller, until: Date.now() + CACHE_MS });
-    return caller;
+    this.forget(hash);
+    if (!row) return null;
+    const entry = {
+      caller: { id: row.id, name: row.name, scopes: row.scopes },
+      until: Date.now() + CACHE_MS,
+    };
+    this.verified.set(hash, { ...entry, token });
+    this.byToken.set(token, entry);
+    return entry.caller;
+  }
+
+  private forget(hash: string): void {
+    const entry = this.verified.get(hash);
+    if (!entry) return;
+    this.verified.delete(hash);
+    this.byToken.delete(entry.token);
   }
 
   /** Creates a client; the token is returned this once and only its hash is stored. */
@@ -91,7 +103,7 @@ export class ApiClientsService implements OnModuleInit {
       [id],
     );
     if (rows.length === 0) return false;
-    this.verified.delete(rows[0].token_hash);
+    this.forget(rows[0].token_hash);
     await this.redis.publish(REVOKED_CHANNEL, rows[0].token_hash);
     return true;
   }

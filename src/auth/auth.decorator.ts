@@ -45,6 +45,15 @@ export class ApiAuthGuard implements CanActivate {
   }
 }
 
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+}
+
+/** `admin` includes every other scope. */
+export function hasScope(caller: Caller, scope: Scope): boolean {
+  return caller.scopes.includes(scope) || caller.scopes.includes('admin');
+}
+
 /** Guards a controller or route with a Bearer token that has `scope`. */
 export const RequireScope = (scope: Scope) =>
   applyDecorators(SetMetadata(SCOPE_KEY, scope), UseGuards(ApiAuthGuard));

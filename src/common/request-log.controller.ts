@@ -13,6 +13,7 @@ export class RequestLogController extends LogController {
     reply: FastifyReply,
   ): void {
     const line = {
+      reqId: request.id,
       method: request.method,
       route: request.routeOptions.url ?? request.url.split('?')[0],
       status: reply.statusCode,

@@ -88,7 +88,7 @@ export class LookupController {
 }
 
 /** Tencent's list shape: one item per id, numbers echoed in the form they were asked. */
-function listItems(asked: PhoneNumberDto[], ids: NumberIds[]) {
+export function listItems(asked: PhoneNumberDto[], ids: NumberIds[]) {
   return asked.flatMap((number, index) =>
     ids[index].ids.map((id) => ({
       area: number.area,

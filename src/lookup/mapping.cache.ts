@@ -21,6 +21,7 @@ export interface CallerEntry {
   leftAt: string | null;
 }
 
+const FIELD_MEMO_SIZE = 100_000;
 /** How long "no id for this number" is believed. */
 const NEGATIVE_MS = 5_000;
 /** Entries of an ended meeting stay this long, for late lookups. */
@@ -47,6 +48,8 @@ return 1`;
 @Injectable()
 export class MappingCache {
   private readonly fieldKey: Buffer;
+  /** HMACs of recently asked numbers: computing one costs more than the rest of a cache hit. */
+  private readonly fields = new Map<string, string>();
 
   constructor(
     env: Env,
@@ -166,7 +169,14 @@ export class MappingCache {
   }
 
   private field(number: PhoneNumber): string {
-    return createHmac('sha256', this.fieldKey).update(numberKey(number)).digest('hex').slice(0, 32);
+    const key = numberKey(number);
+    let field = this.fields.get(key);
+    if (!field) {
+      field = createHmac('sha256', this.fieldKey).update(key).digest('hex').slice(0, 32);
+      if (this.fields.size >= FIELD_MEMO_SIZE) this.fields.clear();
+      this.fields.set(key, field);
+    }
+    return field;
   }
 
   private key(meetingId: string, kind: 'n' | 'o' | 'gen'): string {
