@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.schema';
@@ -36,6 +37,7 @@ export class AppModule {
         ChangeFeedModule,
         TrackingModule,
         LookupModule,
+        AdminModule,
       ],
     };
   }

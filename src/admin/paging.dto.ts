@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import type { DataSource } from 'typeorm';
 
 /** `page` from 1, `page_size` 50 by default and 500 at most. */
 export class PagingDto {
@@ -29,4 +30,22 @@ export interface Page<T> {
 
 export function page<T>(items: T[], total: number, paging: PagingDto): Page<T> {
   return { items, page: paging.page, page_size: paging.page_size, total };
+}
+
+/** Runs `sql` (a SELECT with its ORDER BY) for one page, and counts all its rows. */
+export async function pagedQuery<T>(
+  db: DataSource,
+  sql: string,
+  params: unknown[],
+  paging: PagingDto,
+): Promise<Page<T>> {
+  const [rows, [{ total }]] = await Promise.all([
+    db.query<T[]>(`${sql} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
+      ...params,
+      paging.page_size,
+      (paging.page - 1) * paging.page_size,
+    ]),
+    db.query<{ total: string }[]>(`SELECT count(*) AS total FROM (${sql}) counted`, params),
+  ]);
+  return page(rows, Number(total), paging);
 }

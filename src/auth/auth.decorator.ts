@@ -31,13 +31,12 @@ export class ApiAuthGuard implements CanActivate {
       context.getClass(),
     ]);
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.headers.authorization ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const token = bearerToken(request.headers.authorization);
     if (!token)
       throw new ApiError(401, 'unauthorized', 'an Authorization: Bearer token is required');
     const caller = await this.clients.authenticate(token);
     if (!caller) throw new ApiError(401, 'unauthorized', 'the token is not valid');
-    if (!caller.scopes.includes(scope) && !caller.scopes.includes('admin')) {
+    if (!hasScope(caller, scope)) {
       throw new ApiError(403, 'forbidden', `this route needs the "${scope}" scope`);
     }
     request.caller = caller;

@@ -10,6 +10,6 @@ import { PstnEventsController } from './pstn-events.controller';
   imports: [ResolutionModule],
   controllers: [LookupController, PstnEventsController],
   providers: [LookupService, MappingCache, PstnEventStream],
-  exports: [MappingCache],
+  exports: [MappingCache, LookupService],
 })
 export class LookupModule {}

@@ -95,12 +95,33 @@ export class LookupService {
     return load;
   }
 
-  private async load(meetingId: string, number: PhoneNumber): Promise<NumberIds> {
+  /**
+   * Drops a meeting's cache entries and fills them again from Postgres, for every number it
+   * tracks or has mapped; answers how many numbers were cached.
+   */
+  async rebuildCache(meetingId: string): Promise<number> {
+    await this.meeting(meetingId);
+    if (!(await this.cache.invalidate(meetingId))) {
+      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
+    }
+    const numbers = await this.dataSource.query<{ area: string; phone_number: string }[]>(
+      `SELECT area, phone_number FROM tracked_numbers WHERE meeting_id = $1
+        UNION
+       SELECT area, phone_number FROM ms_open_id_mappings WHERE meeting_id = $1`,
+      [meetingId],
+    );
+    for (const row of numbers) {
+      await this.load(meetingId, { area: row.area, phoneNumber: row.phone_number }, false);
+    }
+    return numbers.length;
+  }
+
+  private async load(meetingId: string, number: PhoneNumber, resolve = true): Promise<NumberIds> {
     const generation = await this.cache.generation(meetingId);
     const meeting = await this.meeting(meetingId);
     await this.insertTracked(meetingId, [number]);
     let ids = await this.idsFromDb(meetingId, number);
-    if (ids.ids.length === 0 && meeting.open && meeting.hasConnectedCaller) {
+    if (resolve && ids.ids.length === 0 && meeting.open && meeting.hasConnectedCaller) {
       await Promise.race([
         this.resolver.request(meetingId, true),
         new Promise((resolve) => setTimeout(resolve, RESOLVE_WAIT_MS).unref()),

@@ -44,12 +44,13 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Enqueues the processing of newly stored events, on the given transaction's connection: one
-   * job for the whole group-committed batch, so intake adds one queue row per transaction.
+   * Enqueues the processing of stored events, on the given transaction's connection when there
+   * is one: one job for the whole group-committed batch, so intake adds one queue row per
+   * transaction.
    */
-  async enqueueWebhookEvents(eventIds: string[], db: SqlExecutor): Promise<void> {
+  async enqueueWebhookEvents(eventIds: string[], db?: SqlExecutor): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.boss.insert([{ name: WEBHOOK_EVENT_QUEUE, data: { eventIds } }], { db });
+    await this.boss.insert([{ name: WEBHOOK_EVENT_QUEUE, data: { eventIds } }], db ? { db } : {});
   }
 
   /**

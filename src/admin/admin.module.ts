@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { LookupModule } from '../lookup/lookup.module';
+import { ResolutionModule } from '../resolution/resolution.module';
+import { CacheAdminController } from './cache-admin.controller';
+import { JobsAdminController } from './jobs-admin.controller';
+import { JobsAdminService } from './jobs-admin.service';
+import { MeetingsAdminController } from './meetings-admin.controller';
+import { MeetingsAdminService } from './meetings-admin.service';
+import { StatsController } from './stats.controller';
+import { WebhookEventsAdminController } from './webhook-events-admin.controller';
+import { WebhookEventsAdminService } from './webhook-events-admin.service';
+
+/** The operators' routes under /admin (API clients live with the auth module). */
+@Module({
+  imports: [LookupModule, ResolutionModule],
+  controllers: [
+    MeetingsAdminController,
+    WebhookEventsAdminController,
+    JobsAdminController,
+    CacheAdminController,
+    StatsController,
+  ],
+  providers: [MeetingsAdminService, WebhookEventsAdminService, JobsAdminService],
+})
+export class AdminModule {}

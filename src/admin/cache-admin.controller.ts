@@ -1,0 +1,59 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/auth.decorator';
+import { ApiError } from '../common/api-error';
+import { LookupService } from '../lookup/lookup.service';
+import { MappingCache, type CallerEntry } from '../lookup/mapping.cache';
+import { MeetingIdPipe } from '../lookup/meeting-id.pipe';
+import { Numbers, NumberView, RevealDto } from './phone-masking';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@RequireScope('admin')
+@Controller('admin/cache/meetings/:meetingId')
+export class CacheAdminController {
+  constructor(
+    private readonly cache: MappingCache,
+    private readonly lookups: LookupService,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "A meeting's cache entries",
+    description: 'Numbers are keyed by an HMAC in Redis; callers show their number masked.',
+  })
+  async entries(
+    @Param('meetingId', MeetingIdPipe) meetingId: string,
+    @Query() _reveal: RevealDto,
+    @Numbers() numbers: NumberView,
+  ) {
+    const entries = await this.cache.entries(meetingId).catch(() => {
+      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
+    });
+    const callers = Object.entries(entries.callers).map(([msOpenId, value]) => {
+      const { area, phoneNumber, ...caller } = JSON.parse(value) as CallerEntry;
+      return { ms_open_id: msOpenId, ...caller, number: numbers.number(area, phoneNumber) };
+    });
+    const byNumber = Object.entries(entries.numbers).map(([field, value]) => ({
+      field,
+      value: JSON.parse(value) as unknown,
+    }));
+    return { meeting_id: meetingId, numbers: byNumber, callers };
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @ApiOperation({ summary: "Purge a meeting's cache entries (Postgres is untouched)" })
+  async purge(@Param('meetingId', MeetingIdPipe) meetingId: string): Promise<void> {
+    if (!(await this.cache.invalidate(meetingId))) {
+      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
+    }
+  }
+
+  @Post('rebuild')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Rebuild a meeting's cache entries from Postgres" })
+  async rebuild(@Param('meetingId', MeetingIdPipe) meetingId: string) {
+    return { meeting_id: meetingId, numbers: await this.lookups.rebuildCache(meetingId) };
+  }
+}

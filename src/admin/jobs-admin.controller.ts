@@ -1,0 +1,40 @@
+import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/auth.decorator';
+import { JobsQueryDto } from './admin-query.dto';
+import { JobsAdminService } from './jobs-admin.service';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@RequireScope('admin')
+@Controller('admin/jobs')
+export class JobsAdminController {
+  constructor(private readonly jobs: JobsAdminService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "The queue's failures with their errors",
+    description:
+      '`failed`: failed at least once, waiting for an automatic retry; `dead`: out of retries.',
+  })
+  list(@Query() query: JobsQueryDto) {
+    return this.jobs.list(query);
+  }
+
+  @Post('retry-all')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Run every failed and dead job again now' })
+  @ApiAcceptedResponse({ schema: { example: { retried: 2 } } })
+  async retryAll() {
+    return { retried: await this.jobs.retryAll() };
+  }
+
+  @Post(':id/retry')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Run a failed or dead job again now' })
+  @ApiAcceptedResponse({ schema: { example: { id: 'uuid', retried: true } } })
+  async retry(@Param('id', new ParseUUIDPipe()) id: string) {
+    await this.jobs.retry(id);
+    return { id, retried: true };
+  }
+}
