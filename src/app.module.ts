@@ -8,7 +8,9 @@ import { buildDataSourceOptions } from './database/data-source-options';
 import { prepareDatabase } from './database/prepare-database';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
+import { HealthModule } from './health/health.module';
 import { LookupModule } from './lookup/lookup.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ChangeFeedModule } from './tracking/change-feed';
 import { TrackingModule } from './tracking/tracking.module';
 import { WebhookModule } from './webhook/webhook.module';
@@ -30,6 +32,7 @@ export class AppModule {
             };
           },
         }),
+        MetricsModule,
         QueueModule,
         RedisModule,
         AuthModule,
@@ -38,6 +41,7 @@ export class AppModule {
         TrackingModule,
         LookupModule,
         AdminModule,
+        HealthModule,
       ],
     };
   }

@@ -5,14 +5,16 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { RequestLogController } from './common/request-log.controller';
+import { registerRequestContext } from './common/request-context';
 import type { Env } from './config/env.schema';
 import { registerCachedLookup } from './lookup/cached-lookup.hook';
+import { registerRequestMetrics } from './metrics/request-metrics.hook';
 
 /** The HTTP server every instance runs on, production and tests alike. */
 export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapter {
   return new FastifyAdapter({
     loggerInstance: logger,
-    // No child logger per request: the one request line carries the request id itself.
+    // No child logger per request: lines get the request id from the request context.
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     logController: new RequestLogController(),
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
@@ -28,6 +30,8 @@ export function configureApp(app: NestFastifyApplication): void {
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   app.enableShutdownHooks();
+  registerRequestContext(app);
+  registerRequestMetrics(app);
   registerCachedLookup(app);
 
   const document = SwaggerModule.createDocument(

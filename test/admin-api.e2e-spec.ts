@@ -182,7 +182,7 @@ describe('admin API', () => {
         meeting_id: meetingId,
         status: 'started',
         connected_callers: 1,
-        mappings: 1,
+        mapped_ids: 1,
         phone_callers: [
           {
             ms_open_id: 'caller-detail',

@@ -14,7 +14,7 @@ const MEETING_SELECT = `
          (SELECT count(*)::int FROM pstn_participants p
            WHERE p.meeting_id = mt.meeting_id AND p.status = 'connected') AS connected_callers,
          (SELECT count(*)::int FROM ms_open_id_mappings m
-           WHERE m.meeting_id = mt.meeting_id) AS mappings
+           WHERE m.meeting_id = mt.meeting_id) AS mapped_ids
     FROM meetings mt`;
 
 type Row = Record<string, unknown>;

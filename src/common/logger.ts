@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { requestContext } from './request-context';
 
 /**
  * Keys whose values never reach a log line, wherever they appear one level deep. Phone numbers
@@ -18,15 +19,19 @@ const REDACTED_KEYS = [
   'check_str',
 ];
 
-export function createRootLogger(level: string): Logger {
-  return pino({
+/** JSON lines to stdout, or to `destination` (the log-capture test reads them there). */
+export function createRootLogger(level: string, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base: { service: 'pstn-tracker' },
+    // Lines written while a request is handled carry its id.
+    mixin: () => requestContext.getStore() ?? {},
     redact: {
       paths: REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]),
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Routes Nest's own log calls (bootstrap, modules, our services) into the pino logger. */

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Env } from '../config/env.schema';
+import { Metrics } from '../metrics/metrics';
 import { RedisClient } from '../redis/redis.module';
 import { ChangeFeed } from '../tracking/change-feed';
 import type { PhoneNumber } from '../tencent/ms-open-id.client';
@@ -55,6 +56,7 @@ export class MappingCache {
     env: Env,
     private readonly redis: RedisClient,
     feed: ChangeFeed,
+    private readonly metrics: Metrics,
   ) {
     this.fieldKey = createHmac('sha256', env.TENCENT_SECRET_KEY).update('cache-field-key').digest();
     feed.listen(async (changes) => {
@@ -72,8 +74,13 @@ export class MappingCache {
         this.key(meetingId, 'n'),
         ...numbers.map((number) => this.field(number)),
       );
-      return values.map((value) => (value ? this.readNumber(value) : undefined));
+      const answers = values.map((value) => (value ? this.readNumber(value) : undefined));
+      const hits = answers.filter((answer) => answer !== undefined).length;
+      this.metrics.cacheLookups.inc({ result: 'hit' }, hits);
+      this.metrics.cacheLookups.inc({ result: 'miss' }, answers.length - hits);
+      return answers;
     } catch {
+      this.metrics.cacheLookups.inc({ result: 'error' }, numbers.length);
       return numbers.map(() => undefined);
     }
   }

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Metrics } from '../metrics/metrics';
 import { RedisClient } from '../redis/redis.module';
 import { ChangeFeed } from '../tracking/change-feed';
 import type { TrackingChange } from '../tracking/tracking-change';
@@ -37,8 +38,14 @@ export class PstnEventStream implements OnModuleInit, BeforeApplicationShutdown 
     private readonly dataSource: DataSource,
     private readonly redis: RedisClient,
     feed: ChangeFeed,
+    metrics: Metrics,
   ) {
     feed.listen((changes) => this.publish(changes));
+    metrics.gauge(
+      'pstn_sse_subscribers',
+      'Open participant event streams on this instance',
+      () => this.subscriberCount,
+    );
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,10 +1,13 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import PgBoss from 'pg-boss';
 import { Env } from '../config/env.schema';
+import { Metrics } from '../metrics/metrics';
+import { JobWorker } from './job-worker';
 
 export const WEBHOOK_EVENT_QUEUE = 'webhook-event';
 export const WEBHOOK_EVENT_DEAD_QUEUE = 'webhook-event-dead';
 const WORKER_BATCH = 5;
+const POLL_MS = 1000;
 
 /** Runs SQL on the caller's connection, so a job is enqueued inside the caller's transaction. */
 export interface SqlExecutor {
@@ -19,9 +22,12 @@ export interface SqlExecutor {
 export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(JobQueue.name);
   readonly boss: PgBoss;
-  private webhookWorkerId: string | undefined;
+  private webhookWorker: JobWorker<{ eventIds: string[] }> | undefined;
 
-  constructor(env: Env) {
+  constructor(
+    env: Env,
+    private readonly metrics: Metrics,
+  ) {
     this.boss = new PgBoss({
       connectionString: env.DATABASE_URL,
       max: 4,
@@ -29,6 +35,9 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
       schedule: false,
     });
     this.boss.on('error', (error) => this.logger.error(`queue error: ${error.message}`));
+    metrics.gauge('pstn_queue_depth', 'Webhook processing jobs waiting to run', () =>
+      this.boss.getQueueSize(WEBHOOK_EVENT_QUEUE),
+    );
   }
 
   async onModuleInit(): Promise<void> {
@@ -58,28 +67,25 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
    * retries it with backoff, then moves it to the dead-letter queue. Handlers are idempotent,
    * so events of a retried job that had been applied change nothing.
    */
-  async workWebhookEvents(handler: (eventIds: string[]) => Promise<void>): Promise<void> {
-    this.webhookWorkerId = await this.boss.work<{ eventIds: string[] }>(
-      WEBHOOK_EVENT_QUEUE,
-      { batchSize: WORKER_BATCH, pollingIntervalSeconds: 1 },
-      async (jobs) => {
-        for (const job of jobs) {
-          await handler(job.data.eventIds).catch((error: Error) =>
-            this.boss.fail(WEBHOOK_EVENT_QUEUE, job.id, { message: error.message }),
-          );
-        }
-        // A full batch means a backlog: fetch again at once instead of after the polling delay.
-        if (jobs.length === WORKER_BATCH) this.wakeWebhookWorker();
-      },
-    );
+  workWebhookEvents(handler: (eventIds: string[]) => Promise<void>): void {
+    this.webhookWorker = new JobWorker<{ eventIds: string[] }>(this.boss, {
+      queue: WEBHOOK_EVENT_QUEUE,
+      batchSize: WORKER_BATCH,
+      pollMs: POLL_MS,
+      handle: (data) => handler(data.eventIds),
+      onFailure: () => this.metrics.processingFailures.inc(),
+      logger: this.logger,
+    });
+    this.webhookWorker.start();
   }
 
   /** Asks the local worker to fetch now instead of at its next poll. */
   wakeWebhookWorker(): void {
-    if (this.webhookWorkerId) this.boss.notifyWorker(this.webhookWorkerId);
+    this.webhookWorker?.notify();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.webhookWorker?.stop();
     await this.boss.stop({ graceful: true, timeout: 5000, wait: true });
   }
 }

@@ -10,6 +10,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { Env } from '../config/env.schema';
+import { Metrics } from '../metrics/metrics';
 import { TencentApiError } from './tencent-api.error';
 import { buildTencentHeaders, type TencentCredentials } from './tencent-request-signer';
 import { UpstreamRateLimiter } from './upstream-rate-limiter';
@@ -57,7 +58,13 @@ export class MsOpenIdClient {
   constructor(
     private readonly env: Env,
     private readonly limiter: UpstreamRateLimiter,
+    private readonly metrics: Metrics,
   ) {
+    metrics.gauge(
+      'pstn_upstream_circuit_state',
+      'Circuit breaker before Tencent: 0 closed, 1 open, 2 half-open',
+      () => this.breaker.state,
+    );
     this.credentials = {
       secretId: env.TENCENT_SECRET_ID,
       secretKey: env.TENCENT_SECRET_KEY,
@@ -96,7 +103,10 @@ export class MsOpenIdClient {
     const requestUri = `/v1/meetings/${encodeURIComponent(meetingId)}/phone/ms-open-id`;
     const body = JSON.stringify(this.requestBody(numbers));
     const started = performance.now();
-    const report = (outcome: AttemptOutcome, extra: Partial<UpstreamAttempt> = {}) =>
+    const report = (outcome: AttemptOutcome, extra: Partial<UpstreamAttempt> = {}) => {
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.upstreamCalls.inc({ outcome });
+      this.metrics.upstreamDuration.observe({ outcome }, seconds);
       onAttempt({
         numbersAsked: numbers.length,
         idsReturned: 0,
@@ -104,9 +114,10 @@ export class MsOpenIdClient {
         httpStatus: null,
         errorCode: null,
         newErrorCode: null,
-        latencyMs: Math.round(performance.now() - started),
+        latencyMs: Math.round(seconds * 1000),
         ...extra,
       });
+    };
 
     let response: Response;
     let text: string;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Env } from '../config/env.schema';
+import { Metrics } from '../metrics/metrics';
 import { RedisClient } from '../redis/redis.module';
 
 /**
@@ -24,15 +25,21 @@ export class UpstreamRateLimiter {
   private readonly intervalMs: number;
   private readonly toleranceMs: number;
   private localTat = 0;
-  /** Total time callers waited for the limiter, for the metrics. */
-  waitedMs = 0;
+  /** Total time callers waited for the limiter. */
+  private waitedMs = 0;
 
   constructor(
     env: Env,
     private readonly redis: RedisClient,
+    metrics: Metrics,
   ) {
     this.intervalMs = 60_000 / env.TENCENT_RATE_LIMIT_PER_MINUTE;
     this.toleranceMs = this.intervalMs * (env.TENCENT_RATE_LIMIT_BURST - 1);
+    metrics.gauge(
+      'pstn_upstream_rate_limit_waited_seconds',
+      'Total time upstream calls waited for the shared rate limit',
+      () => this.waitedMs / 1000,
+    );
   }
 
   /** Resolves when one upstream call may be made. */

@@ -21,8 +21,8 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
     private readonly feed: ChangeFeed,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.queue.workWebhookEvents((eventIds) => this.processBatch(eventIds));
+  onApplicationBootstrap(): void {
+    this.queue.workWebhookEvents((eventIds) => this.processBatch(eventIds));
   }
 
   /**

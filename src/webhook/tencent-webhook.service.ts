@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { Env } from '../config/env.schema';
+import { Metrics } from '../metrics/metrics';
 import { decodeWebhookData, UndecodableWebhookError } from './webhook-data-codec';
 import { parseTencentEvent, MalformedEventError } from './tencent-event.parser';
 import { WebhookEventStore } from './webhook-event.store';
@@ -21,6 +22,7 @@ export class TencentWebhookService {
   constructor(
     env: Env,
     private readonly store: WebhookEventStore,
+    private readonly metrics: Metrics,
   ) {
     this.secrets = parseWebhookSecrets(env.TENCENT_WEBHOOK_TOKEN, env.TENCENT_WEBHOOK_AES_KEY);
   }
@@ -33,30 +35,41 @@ export class TencentWebhookService {
 
   /** Verifies, decodes and durably stores one delivery; resolves only after the commit. */
   async receive(headers: WebhookHeaders, body: unknown): Promise<void> {
+    let event = 'unknown';
+    try {
+      const parsed = this.verifyAndParse(headers, body);
+      event = parsed.event.event;
+      await this.saveWithin({
+        dedupeKey:
+          parsed.event.traceId ??
+          parsed.event.uniqueSequence ??
+          `sha256:${createHash('sha256').update(parsed.data).digest('hex')}`,
+        event,
+        traceId: parsed.event.traceId,
+        meetingId: parsed.event.items[0]?.meeting.meetingId ?? null,
+        plaintext: parsed.plaintext,
+      });
+      this.metrics.webhooks.inc({ event, outcome: 'stored' });
+    } catch (error) {
+      const outcome = error instanceof ApiError ? error.code : 'error';
+      this.metrics.webhooks.inc({ event, outcome });
+      throw error;
+    }
+  }
+
+  private verifyAndParse(headers: WebhookHeaders, body: unknown) {
     const data = (body as { data?: unknown } | null)?.data;
     if (typeof data !== 'string' || data === '') {
       throw new ApiError(400, 'bad_request', 'body must be a JSON object with a string "data"');
     }
     const plaintext = this.open(headers, data);
-    let parsed: ReturnType<typeof parseTencentEvent>;
     try {
-      parsed = parseTencentEvent(plaintext);
+      return { data, plaintext, event: parseTencentEvent(plaintext).event };
     } catch (error) {
       if (error instanceof MalformedEventError)
         throw new ApiError(400, 'malformed_event', error.message);
       throw error;
     }
-    const { event } = parsed;
-    await this.saveWithin({
-      dedupeKey:
-        event.traceId ??
-        event.uniqueSequence ??
-        `sha256:${createHash('sha256').update(data).digest('hex')}`,
-      event: event.event,
-      traceId: event.traceId,
-      meetingId: event.items[0]?.meeting.meetingId ?? null,
-      plaintext,
-    });
   }
 
   private open(headers: WebhookHeaders, data: string): string {

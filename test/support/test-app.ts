@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { createRootLogger, NestPinoLogger } from '../../src/common/logger';
@@ -42,9 +43,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the real AppModule with the production pipeline (configureApp), on a test database. */
-export async function startTestApp(env: Env): Promise<TestApp> {
-  const logger = createRootLogger(env.LOG_LEVEL);
+/**
+ * Boots the real AppModule with the production pipeline (configureApp), on a test database;
+ * logs go to `logDestination` when given.
+ */
+export async function startTestApp(env: Env, logDestination?: DestinationStream): Promise<TestApp> {
+  const logger = createRootLogger(env.LOG_LEVEL, logDestination);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env)] })
     .setLogger(new NestPinoLogger(logger))
     .compile();

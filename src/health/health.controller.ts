@@ -1,0 +1,57 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { RedisClient } from '../redis/redis.module';
+
+const CHECK_TIMEOUT_MS = 1000;
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly postgres: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly redis: RedisClient,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'The process answers (checks no dependency)' })
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({
+    summary: 'Ready to serve: 503 without Postgres; 200 "degraded" without Redis',
+  })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    try {
+      return await this.health.check([
+        () => this.postgres.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS }),
+        () => this.redisCheck(),
+      ]);
+    } catch (error) {
+      // Terminus's own report (which check failed) is the answer, not the generic error shape.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      reply.status(503);
+      return error.getResponse();
+    }
+  }
+
+  /** Without Redis the service still answers (from Postgres), only slower: degraded, not down. */
+  private async redisCheck() {
+    const redis = this.indicators.check('redis');
+    try {
+      await this.redis.redis.ping();
+      return redis.up();
+    } catch (error) {
+      return redis.degraded({ message: (error as Error).message });
+    }
+  }
+}

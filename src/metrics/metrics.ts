@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The service's Prometheus metrics. Owners of a count increment it here; owners of a state
+ * (queue depth, circuit, subscribers) register a gauge that reads it at scrape time.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly webhooks = new Counter({
+    name: 'pstn_webhooks_total',
+    help: 'Webhook deliveries by event and outcome (stored, or the error code answered)',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'pstn_http_request_duration_seconds',
+    help: 'Request latency by route (webhook intake, lookups, admin)',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly processingFailures = new Counter({
+    name: 'pstn_event_processing_failures_total',
+    help: 'Queue jobs whose webhook events failed to apply',
+    registers: [this.registry],
+  });
+
+  readonly upstreamCalls = new Counter({
+    name: 'pstn_upstream_calls_total',
+    help: 'Attempts at Tencent ms-open-id by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'pstn_upstream_call_duration_seconds',
+    help: 'Latency of attempts at Tencent ms-open-id',
+    labelNames: ['outcome'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly cacheLookups = new Counter({
+    name: 'pstn_cache_lookups_total',
+    help: 'Number lookups in the Redis cache by result (hit, miss, error)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'pstn_' });
+  }
+
+  /** A gauge whose value is read when Prometheus scrapes. */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
+  }
+}

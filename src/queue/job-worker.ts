@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@nestjs/common';
+import type PgBoss from 'pg-boss';
+
+export interface JobWorkerOptions<T> {
+  queue: string;
+  batchSize: number;
+  pollMs: number;
+  /** Throws to fail the job: pg-boss retries it with backoff, then dead-letters it. */
+  handle(data: T): Promise<void>;
+  onFailure(error: Error): void;
+  logger: Logger;
+}
+
+/**
+ * One fetch-run-settle loop over a pg-boss queue. pg-boss's own `work()` does not await its
+ * call to `complete()`, so a Postgres outage at that moment becomes an unhandled rejection that
+ * would stop the process; here every database call is awaited and its failure logged. A job
+ * left active by such a failure runs again after it expires, and handlers are idempotent.
+ */
+export class JobWorker<T extends object> {
+  private stopping = false;
+  private wake: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly boss: PgBoss,
+    private readonly options: JobWorkerOptions<T>,
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Fetch now instead of at the next poll. */
+  notify(): void {
+    this.wake?.abort();
+  }
+
+  /** Finishes the batch in hand, then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.notify();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { queue, batchSize, pollMs, logger } = this.options;
+    while (!this.stopping) {
+      this.wake = new AbortController();
+      let fetched = 0;
+      try {
+        const jobs = await this.boss.fetch<T>(queue, { batchSize });
+        fetched = jobs.length;
+        const done: string[] = [];
+        for (const job of jobs) {
+          if (await this.handle(job)) done.push(job.id);
+        }
+        if (done.length > 0) await this.boss.complete(queue, done);
+      } catch (error) {
+        logger.warn(`queue ${queue}: ${(error as Error).message}`);
+      }
+      // A full batch means a backlog: fetch again at once.
+      if (fetched < batchSize && !this.stopping) {
+        await sleep(pollMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /** True when the job succeeded; a failed job is marked failed (retried by pg-boss). */
+  private async handle(job: PgBoss.Job<T>): Promise<boolean> {
+    try {
+      await this.options.handle(job.data);
+      return true;
+    } catch (error) {
+      this.options.onFailure(error as Error);
+      await this.boss.fail(this.options.queue, job.id, { message: (error as Error).message });
+      return false;
+    }
+  }
+}
