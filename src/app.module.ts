@@ -8,6 +8,7 @@ import { buildDataSourceOptions } from './database/data-source-options';
 import { prepareDatabase } from './database/prepare-database';
 import { QueueModule } from './queue/queue.module';
 import { RedisModule } from './redis/redis.module';
+import { SchedulingModule } from './scheduling/scheduling.module';
 import { HealthModule } from './health/health.module';
 import { LookupModule } from './lookup/lookup.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -40,6 +41,7 @@ export class AppModule {
         ChangeFeedModule,
         TrackingModule,
         LookupModule,
+        SchedulingModule,
         AdminModule,
         HealthModule,
       ],

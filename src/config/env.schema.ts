@@ -133,6 +133,81 @@ export class Env {
     message: 'REDIS_KEY_PREFIX may hold letters, digits, ":", "_", "-"',
   })
   REDIS_KEY_PREFIX = 'pstn:';
+
+  /** Run the scheduled jobs from this replica; each tick still runs on one replica only. */
+  @IsIn(['true', 'false'])
+  SCHEDULER_ENABLED = 'true';
+
+  /** How often to look for meetings whose connected phone callers stay unmapped. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  RECONCILE_INTERVAL_SECONDS = 60;
+
+  /**
+   * A meeting is resolved again once a connected caller has been unmapped this long and no
+   * ms-open-id call was made for it in as long (the resolver's own follow-ups come first).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RECONCILE_AFTER_SECONDS = 120;
+
+  /** Reconciliation also reads the meeting's callout list to track and map called numbers. */
+  @IsIn(['true', 'false'])
+  RECONCILE_CALLOUTS = 'false';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  STALE_MEETING_INTERVAL_SECONDS = 600;
+
+  /** A meeting with no event for this long is closed as if it had ended. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  STALE_MEETING_AFTER_HOURS = 24;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  RETENTION_INTERVAL_SECONDS = 3600;
+
+  /** Webhook events, phone events and resolution attempts older than this are deleted. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RETENTION_DAYS = 30;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  WEBHOOK_SWEEP_INTERVAL_SECONDS = 60;
+
+  /** A stored event still unprocessed this long after it arrived, with no job, is enqueued again. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  WEBHOOK_SWEEP_AFTER_SECONDS = 300;
+
+  /**
+   * A queue job still active this long is taken for lost (its process died) and runs again.
+   * Applying a batch of events takes well under a second.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  QUEUE_JOB_TIMEOUT_SECONDS = 60;
+
+  /** How often the queue looks for lost jobs (and does its other upkeep). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  QUEUE_MAINTENANCE_INTERVAL_SECONDS = 30;
 }
 
 /** Parses and checks the environment; throws one error that lists every bad variable. */

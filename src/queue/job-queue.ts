@@ -25,7 +25,7 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   private webhookWorker: JobWorker<{ eventIds: string[] }> | undefined;
 
   constructor(
-    env: Env,
+    private readonly env: Env,
     private readonly metrics: Metrics,
   ) {
     this.boss = new PgBoss({
@@ -33,6 +33,7 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
       max: 4,
       application_name: 'pstn-tracker-queue',
       schedule: false,
+      maintenanceIntervalSeconds: env.QUEUE_MAINTENANCE_INTERVAL_SECONDS,
     });
     this.boss.on('error', (error) => this.logger.error(`queue error: ${error.message}`));
     metrics.gauge('pstn_queue_depth', 'Webhook processing jobs waiting to run', () =>
@@ -43,13 +44,17 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await this.boss.start();
     await this.boss.createQueue(WEBHOOK_EVENT_DEAD_QUEUE);
-    await this.boss.createQueue(WEBHOOK_EVENT_QUEUE, {
+    const options = {
       name: WEBHOOK_EVENT_QUEUE,
       retryLimit: 5,
       retryDelay: 2,
       retryBackoff: true,
+      expireInSeconds: this.env.QUEUE_JOB_TIMEOUT_SECONDS,
       deadLetter: WEBHOOK_EVENT_DEAD_QUEUE,
-    });
+    };
+    // createQueue leaves an existing queue as it was; updateQueue applies changed settings.
+    await this.boss.createQueue(WEBHOOK_EVENT_QUEUE, options);
+    await this.boss.updateQueue(WEBHOOK_EVENT_QUEUE, options);
   }
 
   /**

@@ -6,6 +6,6 @@ import { ResolutionStore } from './resolution.store';
 
 @Module({
   providers: [MeetingResolver, ResolutionStore, MsOpenIdClient, UpstreamRateLimiter],
-  exports: [MeetingResolver],
+  exports: [MeetingResolver, ResolutionStore, UpstreamRateLimiter],
 })
 export class ResolutionModule {}

@@ -68,7 +68,7 @@ export class MeetingEventApplier {
           break;
         case 'ended':
         case 'canceled':
-          await this.end(context, kind);
+          changes.push(...(await this.endMeeting(manager, meetingId, kind, at)));
           break;
         case 'joined':
           await this.logPhoneEvent(context, 'joined');
@@ -111,9 +111,16 @@ export class MeetingEventApplier {
     );
   }
 
-  /** The meeting's end closes every still-connected phone caller. */
-  private async end(context: ItemContext, status: 'ended' | 'canceled'): Promise<void> {
-    const { manager, meetingId, at, changes } = context;
+  /**
+   * The meeting's end closes every still-connected phone caller. Runs inside the caller's
+   * transaction (the stale-meeting job ends meetings this way too); returns what changed.
+   */
+  async endMeeting(
+    manager: EntityManager,
+    meetingId: string,
+    status: 'ended' | 'canceled',
+    at: Date,
+  ): Promise<TrackingChange[]> {
     // UPDATE ... RETURNING inside a CTE: TypeORM returns plain rows only for a SELECT.
     const ended = await manager.query<unknown[]>(
       `WITH ended AS (
@@ -123,7 +130,7 @@ export class MeetingEventApplier {
        SELECT * FROM ended`,
       [meetingId, status, at],
     );
-    if (ended.length === 0) return;
+    if (ended.length === 0) return [];
     const closed = await manager.query<{ ms_open_id: string }[]>(
       `WITH closed AS (
          UPDATE pstn_participants
@@ -133,10 +140,12 @@ export class MeetingEventApplier {
        SELECT * FROM closed`,
       [meetingId, at],
     );
+    const changes: TrackingChange[] = [];
     for (const { ms_open_id } of closed) {
       changes.push({ type: 'participant.left', meetingId, msOpenId: ms_open_id });
     }
     changes.push({ type: 'meeting.ended', meetingId });
+    return changes;
   }
 
   private async join(context: ItemContext, meetingClosed: boolean): Promise<void> {

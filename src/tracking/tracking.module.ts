@@ -6,5 +6,6 @@ import { WebhookEventProcessor } from './webhook-event.processor';
 @Module({
   imports: [ResolutionModule],
   providers: [MeetingEventApplier, WebhookEventProcessor],
+  exports: [MeetingEventApplier],
 })
 export class TrackingModule {}

@@ -5,8 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
 /**
  * A fake Tencent Meeting REST API: a real HTTP server that checks every request's X-TC-*
  * signature with its own code (written from Tencent's description, not shared with the
- * service), answers ms-open-id only for calls it was told are connected, and can be told to
- * fail, hang, answer slowly or enforce Tencent's per-minute limit.
+ * service), answers ms-open-id only for calls it was told are connected, lists the outbound
+ * calls it was told of, and can be told to fail, hang, answer slowly or enforce Tencent's
+ * per-minute limit.
  */
 
 export interface FakeTencentOptions {
@@ -50,7 +51,7 @@ export class FakeTencentServer {
   private readonly sockets = new Set<Socket>();
   /** Every id a number ever had per meeting: Tencent answers history too. */
   private readonly connections = new Map<string, Connection[]>();
-  private readonly callouts = new Map<string, (Connection & { status: number })[]>();
+  private readonly callouts = new Map<string, (Connection & { status: string })[]>();
   private readonly seenNonces = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
   private readonly maxInFlight = new Map<string, number>();
@@ -90,12 +91,16 @@ export class FakeTencentServer {
     this.connections.set(meetingId, list);
   }
 
+  /**
+   * An outbound call of the meeting, listed by the callout endpoint; `msOpenId` is "" while the
+   * call has none, `status` is Tencent's string (START_INVITE, START_ACCEPT, ...).
+   */
   registerCallout(
     meetingId: string,
     area: number | string,
     phoneNumber: string,
     msOpenId: string,
-    status: number,
+    status: string,
   ): void {
     const list = this.callouts.get(meetingId) ?? [];
     list.push({ area: String(area), phoneNumber, msOpenId, status });
@@ -193,8 +198,11 @@ export class FakeTencentServer {
         return this.json(res, 200, this.msOpenIds(key, asked));
       }
       if (req.method === 'GET' && callout) {
-        record(meetingId, 0, 200);
-        return this.json(res, 200, this.calloutPage(key, new URL(url, 'http://fake').searchParams));
+        const page = this.calloutPage(key, new URL(url, 'http://fake').searchParams);
+        record(meetingId, 0, page ? 200 : 400);
+        return page
+          ? this.json(res, 200, page)
+          : this.error(res, 400, 190004, 'invalid parameters');
       }
       record(meetingId, 0, 404);
       return this.error(res, 404, null, 'no such endpoint');
@@ -277,22 +285,31 @@ export class FakeTencentServer {
     return { meeting_id: meetingId, ms_open_id_list: list };
   }
 
-  /** Shape not pinned down by Tencent's docs (uncertain); fields as the service reads them. */
-  private calloutPage(meetingId: string, query: URLSearchParams): Json {
+  /**
+   * Tencent's documented answer (cloud.tencent.com/document/product/1095/80577): `phone_numbers`
+   * with `area` a Number and `phone` a String; every query parameter is required, and
+   * `page_size` is at most 100. Null for a request Tencent would refuse with 190004.
+   */
+  private calloutPage(meetingId: string, query: URLSearchParams): Json | null {
+    const required = ['operator_id', 'operator_id_type', 'page', 'page_size'];
+    if (required.some((name) => !query.get(name))) return null;
+    const page = Number(query.get('page'));
+    const pageSize = Number(query.get('page_size'));
+    if (!(page >= 1) || !(pageSize >= 1 && pageSize <= 100)) return null;
     const all = this.callouts.get(meetingId) ?? [];
-    const pageSize = Math.min(Number(query.get('page_size') ?? 20), 100);
-    const page = Math.max(Number(query.get('page') ?? 1), 1);
     const items = all.slice((page - 1) * pageSize, page * pageSize);
     return {
+      meeting_id: meetingId,
       total_count: all.length,
       current_page: page,
       current_size: items.length,
       total_page: Math.ceil(all.length / pageSize),
-      phone_list: items.map((c) => ({
+      phone_numbers: items.map((c) => ({
         area: Number(c.area),
-        phone_number: c.phoneNumber,
-        ms_open_id: c.msOpenId,
+        phone: c.phoneNumber,
         status: c.status,
+        ms_open_id: c.msOpenId,
+        nick_name: 'caller',
       })),
     };
   }
