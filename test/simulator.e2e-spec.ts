@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import {
+  ADMIN_TOKEN,
+  AES_KEY,
+  AES_TOKEN,
+  startTestApp,
+  TENCENT_CREDENTIALS,
+  testEnv,
+  type TestApp,
+} from './support/test-app';
+import { createTestDatabase, dropTestDatabase } from './support/test-database';
+import { play, type CheckResult } from './simulator/player';
+import { buildScenario, type Scenario } from './simulator/scenario';
+import { ServiceClient } from './simulator/service-client';
+import { truthBefore, type Truth } from './simulator/truth';
+import { settle } from './simulator/verify';
+
+describe('the simulator scenario against the real app', () => {
+  let databaseUrl: string;
+  let fake: FakeTencentServer;
+  let t: TestApp;
+  let client: ServiceClient;
+  let scenario: Scenario;
+  let results: CheckResult[];
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+    fake = new FakeTencentServer(TENCENT_CREDENTIALS);
+    t = await startTestApp(
+      testEnv(databaseUrl, {
+        TENCENT_API_BASE_URL: await fake.start(),
+        REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+      }),
+    );
+    await t.app.listen(0, '127.0.0.1');
+    const { port } = t.app.getHttpServer().address() as AddressInfo;
+    client = new ServiceClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      adminToken: ADMIN_TOKEN,
+      webhookToken: AES_TOKEN,
+      aesKey: AES_KEY,
+    });
+    scenario = buildScenario({ meetings: 2, callers: 3 });
+    results = await play(scenario, {
+      client,
+      tencent: fake,
+      eventsPerSecond: 200,
+      settleMs: 20_000,
+      log: () => undefined,
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+    if (databaseUrl) await dropTestDatabase(databaseUrl);
+  });
+
+  it('gets every answer right, in the call and after the meetings end', () => {
+    expect(results.map((result) => result.name)).toEqual(['in call', 'after the end']);
+    const rows = results.flatMap((result) => result.rows);
+    // 2 meetings x (3 callers + 2 callouts), at each of the two checks.
+    expect(rows).toHaveLength(20);
+    expect(rows.filter((row) => !row.ok)).toEqual([]);
+    expect(fake.badSignatureCount).toBe(0);
+  });
+
+  it('holds the story the issue asks for', () => {
+    const end = truthBefore(scenario, scenario.acts.length);
+    const inCall = truthBefore(
+      scenario,
+      scenario.acts.findIndex((act) => act.kind === 'check'),
+    );
+    const landline = (truth: Truth) => truth.find((n) => n.line.kind === 'landline')?.ids;
+    expect(landline(inCall)?.map((id) => id.status)).toEqual(['left', 'connected']);
+    expect(landline(end)?.map((id) => id.status)).toEqual(['left', 'left']);
+    for (const truth of [inCall, end]) {
+      const refused = truth.filter((n) => n.line.kind === 'callout refused');
+      expect(refused).toHaveLength(2);
+      expect(refused.every((n) => n.ids.length === 0)).toBe(true);
+    }
+    expect(
+      inCall.filter((n) => n.line.kind === 'callout answered').map((n) => n.ids[0]?.status),
+    ).toEqual(['connected', 'connected']);
+    // The checks saw these answers from the service, not only from the truth.
+    const row = results[1].rows.find((r) => r.caller === 'landline');
+    expect(row?.lookup.split(', ')).toHaveLength(2);
+  });
+
+  it('reports a wrong truth as a mismatch', async () => {
+    const truth = truthBefore(scenario, scenario.acts.length);
+    const landline = truth.find((n) => n.line.kind === 'landline');
+    const refused = truth.find((n) => n.line.kind === 'callout refused');
+    const stillConnected = truth.find((n) => n.line.kind === 'dial-in' && n.ids.length > 0);
+    if (!landline || !refused || !stillConnected) throw new Error('scenario lacks a line');
+    // Claim the landline had one id only, the refused callout an id, and a caller still on.
+    const wrong: Truth = truth.map((n) =>
+      n === landline
+        ? { ...n, ids: n.ids.slice(1) }
+        : n === refused
+          ? { ...n, ids: [{ msOpenId: 'never-existed', status: 'connected' }] }
+          : n === stillConnected
+            ? { ...n, ids: n.ids.map((id) => ({ ...id, status: 'connected' as const })) }
+            : n,
+    );
+    const rows = await settle(client, wrong, { timeoutMs: 1000 });
+    const mismatched = rows.filter((r) => !r.ok);
+    expect(mismatched.map((r) => `${r.meeting} ${r.caller}`).sort()).toEqual(
+      [
+        `${landline.meeting.index} landline`,
+        // The landline's first id is a caller this story never had.
+        `${landline.meeting.index} unknown caller`,
+        `${refused.meeting.index} callout refused`,
+        `${stillConnected.meeting.index} ${stillConnected.line.label}`,
+      ].sort(),
+    );
+    expect(rows.filter((r) => r.ok)).toHaveLength(rows.length - 4);
+  });
+});
