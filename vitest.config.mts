@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Unit specs live beside the code, end-to-end specs in test/; both run against the real
- * Postgres and Redis. SWC compiles the TypeScript so that Nest's decorator metadata is emitted.
+ * Postgres and Redis. The fault-injection specs (test/faults/) stop and restart those services,
+ * so they run on their own (`npm run test:faults`), one file at a time. SWC compiles the
+ * TypeScript so that Nest's decorator metadata is emitted.
  */
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
@@ -15,6 +17,15 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts'] } },
       { extends: true, test: { name: 'e2e', include: ['test/**/*.e2e-spec.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.fault-spec.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+        },
+      },
     ],
   },
 });

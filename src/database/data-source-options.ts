@@ -37,7 +37,9 @@ export function buildDataSourceOptions(url: string, poolSize = 10): DataSourceOp
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'all',
     synchronize: false,
-    logging: ['error'],
+    // Failed queries reach their callers as errors; TypeORM's own logger would print their
+    // parameters, which can be phone numbers, as plain text.
+    logging: false,
     extra: {
       max: poolSize,
       // Fail fast when Postgres is unreachable so webhook intake can answer 503 within 2 s.
