@@ -1,18 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
 import { JobQueue, WEBHOOK_EVENT_DEAD_QUEUE } from '../src/queue/job-queue';
-import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from './fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
-import {
-  ADMIN_TOKEN,
-  startTestApp,
-  TENCENT_CREDENTIALS,
-  testEnv,
-  type TestApp,
-} from './support/test-app';
-import { createTestDatabase, dropTestDatabase } from './support/test-database';
+import { ADMIN_TOKEN, type TestApp } from './support/test-app';
+import { startTestStack, type TestStack } from './support/test-stack';
 import { buildEvent } from './support/webhook-fixtures';
 
 /** Every admin route, with a request shape that would pass validation. */
@@ -37,29 +31,20 @@ const ADMIN_ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
 ];
 
 describe('admin API', () => {
-  let databaseUrl: string;
+  let stack: TestStack;
   let fake: FakeTencentServer;
   let t: TestApp;
   let lookupToken: string;
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase();
-    fake = new FakeTencentServer(TENCENT_CREDENTIALS);
-    t = await startTestApp(
-      testEnv(databaseUrl, {
-        TENCENT_API_BASE_URL: await fake.start(),
-        TENCENT_TIMEOUT_MS: '500',
-        REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
-      }),
-    );
+    stack = await startTestStack({ TENCENT_TIMEOUT_MS: '500' });
+    ({ fake, t } = stack);
     lookupToken = (await t.app.get(ApiClientsService).create('meeting-control', ['lookup'])).token;
   });
 
   afterAll(async () => {
     expect(fake.badSignatureCount).toBe(0);
-    await t.close();
-    await fake.close();
-    await dropTestDatabase(databaseUrl);
+    await stack.close();
   });
 
   const admin = () => ({ authorization: `Bearer ${ADMIN_TOKEN}` });

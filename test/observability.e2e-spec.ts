@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
@@ -41,7 +40,6 @@ describe('health, metrics and logs', () => {
       testEnv(databaseUrl.replace(':5432/', `:${pgProxy.port}/`), {
         TENCENT_API_BASE_URL: await fake.start(),
         REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0`,
-        REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
         LOG_LEVEL: 'debug',
       }),
       { write: (line: string) => logLines.push(line) },

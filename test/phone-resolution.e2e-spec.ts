@@ -1,28 +1,20 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEventProcessor } from '../src/tracking/webhook-event.processor';
-import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from './fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
-import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from './support/test-app';
-import { createTestDatabase, dropTestDatabase } from './support/test-database';
+import type { TestApp } from './support/test-app';
+import { startTestStack, type TestStack } from './support/test-stack';
 import { buildEvent } from './support/webhook-fixtures';
 
 describe('phone caller tracking and ms_open_id resolution', () => {
-  let databaseUrl: string;
+  let stack: TestStack;
   let fake: FakeTencentServer;
   let t: TestApp;
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase();
-    fake = new FakeTencentServer(TENCENT_CREDENTIALS);
-    const baseUrl = await fake.start();
-    t = await startTestApp(
-      testEnv(databaseUrl, {
-        TENCENT_API_BASE_URL: baseUrl,
-        TENCENT_TIMEOUT_MS: '300',
-        REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
-      }),
-    );
+    stack = await startTestStack({ TENCENT_TIMEOUT_MS: '300' });
+    ({ fake, t } = stack);
   });
 
   afterEach(() => fake.reset());
@@ -30,9 +22,7 @@ describe('phone caller tracking and ms_open_id resolution', () => {
   afterAll(async () => {
     // Every request our client made was signed correctly.
     expect(fake.badSignatureCount).toBe(0);
-    await t.close();
-    await fake.close();
-    await dropTestDatabase(databaseUrl);
+    await stack.close();
   });
 
   const newMeeting = () => String(10n ** 19n + BigInt(Math.floor(Math.random() * 1e12)));

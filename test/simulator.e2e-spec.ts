@@ -1,17 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
-import {
-  ADMIN_TOKEN,
-  AES_KEY,
-  AES_TOKEN,
-  startTestApp,
-  TENCENT_CREDENTIALS,
-  testEnv,
-  type TestApp,
-} from './support/test-app';
-import { createTestDatabase, dropTestDatabase } from './support/test-database';
+import type { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import { ADMIN_TOKEN, AES_KEY, AES_TOKEN, type TestApp } from './support/test-app';
+import { startTestStack, type TestStack } from './support/test-stack';
 import { play, type CheckResult } from './simulator/player';
 import { buildScenario, type Scenario } from './simulator/scenario';
 import { ServiceClient } from './simulator/service-client';
@@ -19,7 +10,7 @@ import { truthBefore, type Truth } from './simulator/truth';
 import { settle } from './simulator/verify';
 
 describe('the simulator scenario against the real app', () => {
-  let databaseUrl: string;
+  let stack: TestStack;
   let fake: FakeTencentServer;
   let t: TestApp;
   let client: ServiceClient;
@@ -27,14 +18,8 @@ describe('the simulator scenario against the real app', () => {
   let results: CheckResult[];
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase();
-    fake = new FakeTencentServer(TENCENT_CREDENTIALS);
-    t = await startTestApp(
-      testEnv(databaseUrl, {
-        TENCENT_API_BASE_URL: await fake.start(),
-        REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
-      }),
-    );
+    stack = await startTestStack();
+    ({ fake, t } = stack);
     await t.app.listen(0, '127.0.0.1');
     const { port } = t.app.getHttpServer().address() as AddressInfo;
     client = new ServiceClient({
@@ -53,11 +38,7 @@ describe('the simulator scenario against the real app', () => {
     });
   }, 90_000);
 
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-    if (databaseUrl) await dropTestDatabase(databaseUrl);
-  });
+  afterAll(() => stack?.close());
 
   it('gets every answer right, in the call and after the meetings end', () => {
     expect(results.map((result) => result.name)).toEqual(['in call', 'after the end']);

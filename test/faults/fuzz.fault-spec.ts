@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiClientsService } from '../../src/auth/api-clients.service';
 import {
@@ -21,9 +20,7 @@ let token: string;
 
 beforeAll(async () => {
   databaseUrl = await createTestDatabase();
-  t = await startTestApp(
-    testEnv(databaseUrl, { REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:` }),
-  );
+  t = await startTestApp(testEnv(databaseUrl));
   token = (await t.app.get(ApiClientsService).create('fuzzer', ['lookup'])).token;
 });
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AES_KEY, AES_TOKEN, startTestApp, testEnv, type TestApp } from '../support/test-app';
@@ -14,7 +13,6 @@ beforeAll(async () => {
   databaseUrl = await createTestDatabase();
   t = await startTestApp(
     testEnv(databaseUrl, {
-      REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
       SCHEDULER_ENABLED: 'false',
       // A job whose worker lost Postgres mid-run is taken for lost and run again after 5 s.
       QUEUE_JOB_TIMEOUT_SECONDS: '5',

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiClientsService } from '../../src/auth/api-clients.service';
-import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
 import { deliver } from '../support/deliver';
-import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from '../support/test-app';
-import { createTestDatabase, dropTestDatabase } from '../support/test-database';
+import type { TestApp } from '../support/test-app';
+import { startTestStack, type TestStack } from '../support/test-stack';
 import { buildEvent } from '../support/webhook-fixtures';
 import { waitFor } from './scenario';
 import { ensureServices, stopRedis } from './services';
@@ -14,21 +13,14 @@ const MEETING = '9400000000';
 const CALLERS = 10;
 const numberOf = (c: number) => `1360000${String(c).padStart(4, '0')}`;
 
-let databaseUrl: string;
+let stack: TestStack;
 let fake: FakeTencentServer;
 let t: TestApp;
 let token: string;
 
 beforeAll(async () => {
-  databaseUrl = await createTestDatabase();
-  fake = new FakeTencentServer(TENCENT_CREDENTIALS);
-  t = await startTestApp(
-    testEnv(databaseUrl, {
-      TENCENT_API_BASE_URL: await fake.start(),
-      REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
-      SCHEDULER_ENABLED: 'false',
-    }),
-  );
+  stack = await startTestStack({ SCHEDULER_ENABLED: 'false' });
+  ({ fake, t } = stack);
   token = (await t.app.get(ApiClientsService).create('meeting-control', ['lookup'])).token;
   await deliver(t, buildEvent('meeting.started', { meetingId: MEETING }));
   for (let c = 0; c < CALLERS; c++) {
@@ -52,9 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   ensureServices();
-  await t?.close();
-  await fake?.close();
-  await dropTestDatabase(databaseUrl);
+  await stack?.close();
 });
 
 it('answers every lookup right and within 1 s while Redis stops and starts again', async () => {

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { CircuitState } from 'cockatiel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MsOpenIdClient } from '../../src/tencent/ms-open-id.client';
-import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
 import { deliver } from '../support/deliver';
-import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from '../support/test-app';
-import { createTestDatabase, dropTestDatabase } from '../support/test-database';
+import type { TestApp } from '../support/test-app';
+import { startTestStack, type TestStack } from '../support/test-stack';
 import { buildEvent } from '../support/webhook-fixtures';
 
 const MEETINGS = 12;
@@ -13,31 +12,25 @@ const MEETINGS = 12;
 const RATE_PER_MINUTE = 50;
 const BURST = 5;
 
-let databaseUrl: string;
+let stack: TestStack;
 let fake: FakeTencentServer;
 let t: TestApp;
 
 beforeAll(async () => {
-  databaseUrl = await createTestDatabase();
-  // The fake enforces Tencent's limit on the app: any call beyond it answers 190310.
-  fake = new FakeTencentServer({ ...TENCENT_CREDENTIALS, ratePerMinute: RATE_PER_MINUTE + BURST });
-  t = await startTestApp(
-    testEnv(databaseUrl, {
-      TENCENT_API_BASE_URL: await fake.start(),
+  stack = await startTestStack(
+    {
       TENCENT_TIMEOUT_MS: '300',
       TENCENT_RATE_LIMIT_PER_MINUTE: String(RATE_PER_MINUTE),
       TENCENT_RATE_LIMIT_BURST: String(BURST),
-      REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
       SCHEDULER_ENABLED: 'false',
-    }),
+    },
+    // The fake enforces Tencent's limit on the app: any call beyond it answers 190310.
+    { ratePerMinute: RATE_PER_MINUTE + BURST },
   );
+  ({ fake, t } = stack);
 });
 
-afterAll(async () => {
-  await t?.close();
-  await fake?.close();
-  await dropTestDatabase(databaseUrl);
-});
+afterAll(() => stack?.close());
 
 const mapped = async () =>
   Number((await t.db.query<{ n: string }[]>(`SELECT count(*) AS n FROM ms_open_id_mappings`))[0].n);

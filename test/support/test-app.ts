@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
@@ -18,9 +19,14 @@ export const TENCENT_CREDENTIALS = {
   appId: 'test-app-id',
 };
 
-/** The environment a test instance runs with; the two webhook tokens cover both modes. */
+/**
+ * The environment a test instance runs with; the two webhook tokens cover both modes. Each call
+ * gets Redis keys of its own unless `overrides` names a REDIS_KEY_PREFIX (instances that play
+ * replicas of one deployment share theirs).
+ */
 export function testEnv(databaseUrl: string, overrides: Record<string, string> = {}): Env {
   return validateEnv({
+    REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
     DATABASE_URL: databaseUrl,
     REDIS_URL: 'redis://127.0.0.1:6379/0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
