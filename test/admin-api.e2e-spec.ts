@@ -99,6 +99,19 @@ describe('admin API', () => {
     return row.id;
   }
 
+  it('publishes every admin route in the OpenAPI document', async () => {
+    const paths = Object.keys((await http().get('/docs-json')).body.paths as object);
+    const openApi = (path: string) =>
+      path.replace(/\/\d+(?=\/|$)/g, '/{meetingId}').replace(/[0-9a-f-]{36}/, '{id}');
+    for (const [, path] of ADMIN_ROUTES) {
+      const documented = path.startsWith('/admin/webhook-events/1')
+        ? path.replace('/1', '/{id}')
+        : openApi(path);
+      expect(paths, path).toContain(documented);
+    }
+    expect(paths).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/metrics']));
+  });
+
   describe('authorization', () => {
     it.each(ADMIN_ROUTES)(
       '%s %s answers 401 without a token and 403 with a lookup token',
