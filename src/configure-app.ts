@@ -5,7 +5,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { RequestLogController } from './common/request-log.controller';
-import { registerRequestContext } from './common/request-context';
 import type { Env } from './config/env.schema';
 import { registerCachedLookup } from './lookup/cached-lookup.hook';
 import { registerRequestMetrics } from './metrics/request-metrics.hook';
@@ -14,12 +13,15 @@ import { registerRequestMetrics } from './metrics/request-metrics.hook';
 export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapter {
   return new FastifyAdapter({
     loggerInstance: logger,
-    // No child logger per request: lines get the request id from the request context.
+    // No child logger per request: the request line names its id, and logFor() adds it to the
+    // other lines written about a request.
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     logController: new RequestLogController(),
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
     // Lets in-flight requests finish on shutdown while new connections are refused.
     return503OnClosing: true,
+    // No Nest middleware is used: Fastify hooks do that work without middie's per-request cost.
+    skipMiddie: true,
   });
 }
 
@@ -30,7 +32,6 @@ export function configureApp(app: NestFastifyApplication): void {
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   app.enableShutdownHooks();
-  registerRequestContext(app);
   registerRequestMetrics(app);
   registerCachedLookup(app);
 

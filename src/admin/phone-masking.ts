@@ -1,8 +1,9 @@
-import { createParamDecorator, type ExecutionContext, Logger } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import type { Caller } from '../auth/api-clients.service';
+import { logFor } from '../common/request-logger';
 
 /** `?reveal=true` shows phone numbers in full; every admin query DTO that shows numbers has it. */
 export class RevealDto {
@@ -51,8 +52,6 @@ export class NumberView {
   }
 }
 
-const logger = new Logger('Reveal');
-
 /**
  * The request's NumberView: masked, unless `?reveal=true`, which is logged with the client's
  * name and the route (never the numbers).
@@ -60,7 +59,8 @@ const logger = new Logger('Reveal');
 export const Numbers = createParamDecorator((_data: unknown, context: ExecutionContext) => {
   const request = context.switchToHttp().getRequest<FastifyRequest & { caller?: Caller }>();
   if ((request.query as Record<string, unknown>).reveal !== 'true') return new NumberView(false);
-  logger.log(
+  logFor(request).info(
+    { context: 'Reveal' },
     `phone numbers revealed to "${request.caller?.name ?? 'unknown'}" on ${request.method} ${request.routeOptions.url ?? ''}`,
   );
   return new NumberView(true);

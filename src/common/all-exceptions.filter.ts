@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorBody } from './api-error';
+import { logFor } from './request-logger';
 
 const CODES: Record<number, string> = {
   400: 'bad_request',
@@ -15,12 +16,19 @@ const CODES: Record<number, string> = {
   503: 'service_unavailable',
 };
 
-/** Maps any error to a status and the one error body shape; a 500 carries an id that is logged. */
+/**
+ * Maps any error to a status and the one error body shape. A 5xx is logged with the request's
+ * id (and its cause); a 500 also carries an id of its own, in the answer and the log line.
+ */
 export function toErrorResponse(
   error: unknown,
-  logger: Logger,
+  log: (message: string) => void,
 ): { status: number; body: ErrorBody } {
   if (error instanceof ApiError) {
+    if (error.status >= 500) {
+      const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+      log(`${error.code}${cause}`);
+    }
     return { status: error.status, body: { error: { code: error.code, message: error.message } } };
   }
   if (error instanceof HttpException) {
@@ -44,7 +52,7 @@ export function toErrorResponse(
     };
   }
   const id = randomUUID();
-  logger.error(`unhandled error ${id}: ${(error as Error)?.stack ?? String(error)}`);
+  log(`unhandled error ${id}: ${(error as Error)?.stack ?? String(error)}`);
   return {
     status: 500,
     body: { error: { code: 'internal_error', message: 'internal error', id } },
@@ -53,15 +61,12 @@ export function toErrorResponse(
 
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Errors');
-
   catch(error: unknown, host: ArgumentsHost): void {
-    const { status, body } = toErrorResponse(error, this.logger);
-    void host
-      .switchToHttp()
-      .getResponse<FastifyReply>()
-      .status(status)
-      .type('application/json')
-      .send(body);
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const { status, body } = toErrorResponse(error, (message) =>
+      logFor(request).error({ context: 'Errors' }, message),
+    );
+    void http.getResponse<FastifyReply>().status(status).type('application/json').send(body);
   }
 }

@@ -4,8 +4,9 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    options?: { cause: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -1,6 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { requestContext } from './request-context';
 
 /**
  * Keys whose values never reach a log line, wherever they appear one level deep. Phone numbers
@@ -24,8 +23,6 @@ export function createRootLogger(level: string, destination?: DestinationStream)
   const options: LoggerOptions = {
     level,
     base: { service: 'pstn-tracker' },
-    // Lines written while a request is handled carry its id.
-    mixin: () => requestContext.getStore() ?? {},
     redact: {
       paths: REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]),
       censor: '[redacted]',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { Env } from '../config/env.schema';
 import { Metrics } from '../metrics/metrics';
@@ -16,7 +16,6 @@ const STORE_TIMEOUT_MS = 1500;
 
 @Injectable()
 export class TencentWebhookService {
-  private readonly logger = new Logger(TencentWebhookService.name);
   private readonly secrets: WebhookSecret[];
 
   constructor(
@@ -99,8 +98,9 @@ export class TencentWebhookService {
     try {
       await Promise.race([this.store.save(event), timeout]);
     } catch (error) {
-      this.logger.warn(`webhook event not stored: ${(error as Error).message}`);
-      throw new ApiError(503, 'storage_unavailable', 'the event could not be stored; retry later');
+      throw new ApiError(503, 'storage_unavailable', 'the event could not be stored; retry later', {
+        cause: error,
+      });
     } finally {
       clearTimeout(timer);
     }
