@@ -51,13 +51,19 @@ export class MappingCache {
   private readonly fieldKey: Buffer;
   /** HMACs of recently asked numbers: computing one costs more than the rest of a cache hit. */
   private readonly fields = new Map<string, string>();
+  private readonly counts;
 
   constructor(
     env: Env,
     private readonly redis: RedisClient,
     feed: ChangeFeed,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
   ) {
+    this.counts = {
+      hit: metrics.cacheLookups.labels('hit'),
+      miss: metrics.cacheLookups.labels('miss'),
+      error: metrics.cacheLookups.labels('error'),
+    };
     this.fieldKey = createHmac('sha256', env.TENCENT_SECRET_KEY).update('cache-field-key').digest();
     feed.listen(async (changes) => {
       const meetings = new Set(
@@ -76,11 +82,11 @@ export class MappingCache {
       );
       const answers = values.map((value) => (value ? this.readNumber(value) : undefined));
       const hits = answers.filter((answer) => answer !== undefined).length;
-      this.metrics.cacheLookups.inc({ result: 'hit' }, hits);
-      this.metrics.cacheLookups.inc({ result: 'miss' }, answers.length - hits);
+      this.counts.hit.inc(hits);
+      if (hits < answers.length) this.counts.miss.inc(answers.length - hits);
       return answers;
     } catch {
-      this.metrics.cacheLookups.inc({ result: 'error' }, numbers.length);
+      this.counts.error.inc(numbers.length);
       return numbers.map(() => undefined);
     }
   }
@@ -176,12 +182,16 @@ export class MappingCache {
   }
 
   private field(number: PhoneNumber): string {
-    const key = numberKey(number);
-    let field = this.fields.get(key);
+    // Memoised by the number as given; spellings that numberKey() joins share one HMAC.
+    const given = `${number.area}:${number.phoneNumber}`;
+    let field = this.fields.get(given);
     if (!field) {
-      field = createHmac('sha256', this.fieldKey).update(key).digest('hex').slice(0, 32);
+      field = createHmac('sha256', this.fieldKey)
+        .update(numberKey(number))
+        .digest('hex')
+        .slice(0, 32);
       if (this.fields.size >= FIELD_MEMO_SIZE) this.fields.clear();
-      this.fields.set(key, field);
+      this.fields.set(given, field);
     }
     return field;
   }
