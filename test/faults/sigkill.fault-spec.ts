@@ -30,9 +30,22 @@ beforeAll(async () => {
   const cache = join(__dirname, '../../node_modules/.cache');
   mkdirSync(cache, { recursive: true });
   outDir = mkdtempSync(join(cache, 'fault-build-'));
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], {
-    cwd: join(__dirname, '../..'),
-  });
+  execFileSync(
+    'npx',
+    // Its own build-info file: the one beside dist/ would make tsc skip files built there.
+    [
+      'tsc',
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      outDir,
+      '--tsBuildInfoFile',
+      join(outDir, 'tsbuildinfo'),
+    ],
+    {
+      cwd: join(__dirname, '../..'),
+    },
+  );
   databaseUrl = await createTestDatabase();
   db = new Client({ connectionString: databaseUrl });
   await db.connect();
