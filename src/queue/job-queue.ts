@@ -77,8 +77,6 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
       queue: WEBHOOK_EVENT_QUEUE,
       batchSize: WORKER_BATCH,
       pollMs: POLL_MS,
-      busyShare: 0.9,
-      backoffMs: 100,
       handle: (data) => handler(data.eventIds),
       onFailure: () => this.metrics.processingFailures.inc(),
       logger: this.logger,

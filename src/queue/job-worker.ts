@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@nestjs/common';
 import type PgBoss from 'pg-boss';
@@ -7,12 +6,6 @@ export interface JobWorkerOptions<T> {
   queue: string;
   batchSize: number;
   pollMs: number;
-  /**
-   * While the event loop was busier than this share of the time since the last batch (requests
-   * arriving about as fast as it can serve them), the worker waits `backoffMs` before the next.
-   */
-  busyShare: number;
-  backoffMs: number;
   /** Throws to fail the job: pg-boss retries it with backoff, then dead-letters it. */
   handle(data: T): Promise<void>;
   onFailure(error: Error): void;
@@ -51,16 +44,6 @@ export class JobWorker<T extends object> {
     await this.loop;
   }
 
-  private utilization = performance.eventLoopUtilization();
-
-  /** Whether the event loop was busier than `busyShare` since the last look. */
-  private busy(): boolean {
-    const now = performance.eventLoopUtilization();
-    const since = performance.eventLoopUtilization(now, this.utilization);
-    this.utilization = now;
-    return since.utilization > this.options.busyShare;
-  }
-
   private async run(): Promise<void> {
     const { queue, batchSize, pollMs, logger } = this.options;
     while (!this.stopping) {
@@ -77,13 +60,8 @@ export class JobWorker<T extends object> {
       } catch (error) {
         logger.warn(`queue ${queue}: ${(error as Error).message}`);
       }
-      if (this.stopping) break;
-      if (this.busy()) {
-        // Requests are keeping the process busy: they go first, and the queue catches up as
-        // soon as they ease. A wake-up does not cut this short.
-        await sleep(this.options.backoffMs);
-      } else if (fetched < batchSize) {
-        // A full batch means a backlog: fetch again at once; otherwise poll, or wake sooner.
+      // A full batch means a backlog: fetch again at once.
+      if (fetched < batchSize && !this.stopping) {
         await sleep(pollMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
       }
     }
