@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createCipheriv, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -98,6 +98,19 @@ export async function runLoad(
   };
 }
 
+/** The value below which `p` percent of the (ascending) figures lie. */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Resident memory of a process now and at its peak (Linux), in MB. */
+export function residentMemory(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
 /** Drops and creates a database for a benchmark. */
 export async function freshDatabase(name: string): Promise<string> {
   const server = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
@@ -188,4 +201,79 @@ export async function apiToken(port: number, scopes: string[] = ['lookup']): Pro
     body: JSON.stringify({ name: 'bench', scopes }),
   });
   return ((await res.json()) as { token: string }).token;
+}
+
+/** A Tencent event with one item: the meeting's own (host), or a phone caller's (instance 0). */
+export function meetingEvent(
+  name: string,
+  meetingId: string,
+  caller?: { msOpenId: string; pstnNumber?: string },
+): string {
+  return JSON.stringify({
+    event: name,
+    trace_id: randomUUID(),
+    payload: [
+      {
+        operate_time: Date.now(),
+        operator: {
+          ms_open_id: caller?.msOpenId ?? 'host-id',
+          user_name: 'caller',
+          instance_id: caller ? '0' : '1',
+          ...(caller?.pstnNumber ? { pstn_number: caller.pstnNumber } : {}),
+        },
+        meeting_info: {
+          meeting_id: meetingId,
+          meeting_code: '445999969',
+          subject: 'bench',
+          start_time: Math.floor(Date.now() / 1000),
+        },
+      },
+    ],
+  });
+}
+
+export interface SeededMapping {
+  meetingId: string;
+  phoneNumber: string;
+  msOpenId: string;
+}
+
+/** Writes mappings straight into Postgres (area 86), as if each caller had joined and resolved. */
+export async function seedMappings(databaseUrl: string, all: SeededMapping[]): Promise<void> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  const meetings = [...new Set(all.map((m) => m.meetingId))];
+  await db.query(
+    `INSERT INTO meetings (meeting_id, status, started_at) SELECT unnest($1::text[]), 'started', now()`,
+    [meetings],
+  );
+  const columns = [
+    all.map((m) => m.meetingId),
+    all.map((m) => m.msOpenId),
+    all.map((m) => m.phoneNumber),
+  ];
+  await db.query(
+    `INSERT INTO pstn_participants (meeting_id, ms_open_id, status, joined_at, last_operate_time)
+     SELECT m, o, 'connected', now(), now() FROM unnest($1::text[], $2::text[]) AS t(m, o)`,
+    columns.slice(0, 2),
+  );
+  await db.query(
+    `INSERT INTO ms_open_id_mappings (meeting_id, ms_open_id, area, phone_number)
+     SELECT m, o, '86', p FROM unnest($1::text[], $2::text[], $3::text[]) AS t(m, o, p)`,
+    columns,
+  );
+  await db.query(
+    `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source)
+     SELECT m, '86', p, 'api' FROM unnest($1::text[], $2::text[]) AS t(m, p)`,
+    [columns[0], columns[2]],
+  );
+  // Statistics, as autovacuum keeps them on a database that grew by itself (it may be off here).
+  await db.query('ANALYZE');
+  await db.end();
+}
+
+/** Prints what went wrong in a run and makes the process exit non-zero. */
+export function failOn(problems: string[]): void {
+  for (const problem of problems) console.error(`FAIL: ${problem}`);
+  if (problems.length > 0) process.exitCode = 1;
 }

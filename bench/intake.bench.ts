@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
+  failOn,
   freePort,
   freshDatabase,
   printTable,
@@ -13,6 +14,7 @@ import {
   startNode,
   stop,
   type LoadRequest,
+  type LoadResult,
 } from './bench-kit';
 
 /**
@@ -80,7 +82,15 @@ async function measure(
   }
 }
 
-async function main(): Promise<void> {
+export interface IntakeResult {
+  baseline: LoadResult;
+  service: LoadResult;
+  /** Service req/s over baseline req/s. */
+  ratio: number;
+  problems: string[];
+}
+
+export async function runIntake(): Promise<IntakeResult> {
   console.log(`building ${EVENTS} signed, encrypted events...`);
   const deliveries = buildDeliveries(EVENTS);
   console.log(`body size: ${deliveries[0].body?.length} bytes`);
@@ -111,18 +121,27 @@ async function main(): Promise<void> {
     (await client.query<{ n: string }>('SELECT count(*) AS n FROM webhook_events')).rows[0].n,
   );
   await client.end();
-
-  printTable(`Webhook intake, ${SECONDS} s, 50 connections`, [baseline, service]);
-  const ratio = service.requestsPerSecond / baseline.requestsPerSecond;
-  console.log(
-    `\nratio (service / baseline): ${ratio.toFixed(2)}x  (target >= 1.0x, p99 <= 100 ms)`,
-  );
   console.log(`events acknowledged: ${service.acknowledged}, stored: ${stored}`);
-  saveResult('intake', { baseline, service, ratio });
-  if (service.non2xx > 0 || stored < service.acknowledged) {
-    console.error('FAIL: the service answered non-2xx or lost an acknowledged event');
-    process.exitCode = 1;
-  }
+
+  const problems: string[] = [];
+  if (service.non2xx > 0) problems.push('the service answered non-2xx');
+  if (stored < service.acknowledged) problems.push('the service lost an acknowledged event');
+  return {
+    baseline,
+    service,
+    ratio: service.requestsPerSecond / baseline.requestsPerSecond,
+    problems,
+  };
 }
 
-void main();
+async function main(): Promise<void> {
+  const result = await runIntake();
+  printTable(`Webhook intake, ${SECONDS} s, 50 connections`, [result.baseline, result.service]);
+  console.log(
+    `\nratio (service / baseline): ${result.ratio.toFixed(2)}x  (target >= 1.0x, p99 <= 100 ms)`,
+  );
+  saveResult('intake', result);
+  failOn(result.problems);
+}
+
+if (require.main === module) void main();

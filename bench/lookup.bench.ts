@@ -2,19 +2,22 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { Client } from 'pg';
 import {
   apiToken,
+  failOn,
   freePort,
   freshDatabase,
   printTable,
   runLoad,
   saveResult,
+  seedMappings,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
   stop,
   type LoadRequest,
+  type LoadResult,
+  type SeededMapping,
 } from './bench-kit';
 
 /**
@@ -27,14 +30,8 @@ const MEETINGS = 1000;
 const NUMBERS_PER_MEETING = 10;
 const ROOT = join(__dirname, '../..');
 
-interface Mapping {
-  meetingId: string;
-  phoneNumber: string;
-  msOpenId: string;
-}
-
-function mappings(): Mapping[] {
-  const all: Mapping[] = [];
+function mappings(): SeededMapping[] {
+  const all: SeededMapping[] = [];
   for (let m = 0; m < MEETINGS; m += 1) {
     for (let n = 0; n < NUMBERS_PER_MEETING; n += 1) {
       all.push({
@@ -47,38 +44,7 @@ function mappings(): Mapping[] {
   return all;
 }
 
-async function preload(databaseUrl: string, all: Mapping[]): Promise<void> {
-  const db = new Client({ connectionString: databaseUrl });
-  await db.connect();
-  const meetings = [...new Set(all.map((m) => m.meetingId))];
-  await db.query(
-    `INSERT INTO meetings (meeting_id, status, started_at) SELECT unnest($1::text[]), 'started', now()`,
-    [meetings],
-  );
-  const columns = [
-    all.map((m) => m.meetingId),
-    all.map((m) => m.msOpenId),
-    all.map((m) => m.phoneNumber),
-  ];
-  await db.query(
-    `INSERT INTO pstn_participants (meeting_id, ms_open_id, status, joined_at, last_operate_time)
-     SELECT m, o, 'connected', now(), now() FROM unnest($1::text[], $2::text[]) AS t(m, o)`,
-    columns.slice(0, 2),
-  );
-  await db.query(
-    `INSERT INTO ms_open_id_mappings (meeting_id, ms_open_id, area, phone_number)
-     SELECT m, o, '86', p FROM unnest($1::text[], $2::text[], $3::text[]) AS t(m, o, p)`,
-    columns,
-  );
-  await db.query(
-    `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source)
-     SELECT m, '86', p, 'api' FROM unnest($1::text[], $2::text[]) AS t(m, p)`,
-    [columns[0], columns[2]],
-  );
-  await db.end();
-}
-
-function lookupRequests(all: Mapping[], token: string): LoadRequest[] {
+function lookupRequests(all: SeededMapping[], token: string): LoadRequest[] {
   return all.map((m) => ({
     method: 'POST',
     path: `/v1/meetings/${m.meetingId}/phone/ms-open-id`,
@@ -92,7 +58,7 @@ function lookupRequests(all: Mapping[], token: string): LoadRequest[] {
 }
 
 /** Sends every request once, 50 at a time, and checks each answer names the expected id. */
-async function warm(port: number, requests: LoadRequest[], all: Mapping[]): Promise<void> {
+async function warm(port: number, requests: LoadRequest[], all: SeededMapping[]): Promise<void> {
   for (let i = 0; i < requests.length; i += 50) {
     await Promise.all(
       requests.slice(i, i + 50).map(async (request, j) => {
@@ -110,7 +76,17 @@ function restartRedis(): void {
   execFileSync('bash', [join(ROOT, 'scripts/ensure-services.sh')], { stdio: 'inherit' });
 }
 
-async function main(): Promise<void> {
+export interface LookupResult {
+  baseline: LoadResult;
+  service: LoadResult;
+  /** The service with Redis stopped, answering from Postgres. */
+  fallback: LoadResult;
+  /** Service (cache hits) req/s over baseline req/s. */
+  ratio: number;
+  problems: string[];
+}
+
+export async function runLookup(): Promise<LookupResult> {
   const all = mappings();
   const redis = new Redis('redis://127.0.0.1:6379/0');
   const prefix = `bench:${randomBytes(3).toString('hex')}:`;
@@ -131,6 +107,7 @@ async function main(): Promise<void> {
   await runLoad('baseline warm-up', basePort, requests, 2);
   const baseline = await runLoad('bare Fastify + ioredis (baseline)', basePort, requests, SECONDS);
   await stop(baselineServer);
+  redis.disconnect();
 
   const databaseUrl = await freshDatabase('pstn_tracker_bench_lookup');
   const port = await freePort();
@@ -140,7 +117,7 @@ async function main(): Promise<void> {
     port,
   );
   try {
-    await preload(databaseUrl, all);
+    await seedMappings(databaseUrl, all);
     const serviceRequests = lookupRequests(all, await apiToken(port));
     await warm(port, serviceRequests, all);
     await runLoad('service warm-up', port, serviceRequests, 2);
@@ -158,29 +135,34 @@ async function main(): Promise<void> {
     } finally {
       restartRedis();
     }
-
-    printTable(`Lookups, ${SECONDS} s, 50 connections, ${all.length} mappings`, [
+    return {
       baseline,
-      hits,
+      service: hits,
       fallback,
-    ]);
-    const ratio = hits.requestsPerSecond / baseline.requestsPerSecond;
-    console.log(
-      `\nratio (service / baseline): ${ratio.toFixed(2)}x  (target >= 0.9x, p99 <= 10 ms)`,
-    );
-    saveResult('lookup', { baseline, service: hits, fallback, ratio });
-    if (hits.non2xx > 0 || fallback.non2xx > 0) {
-      console.error('FAIL: the service answered non-2xx');
-      process.exitCode = 1;
-    }
+      ratio: hits.requestsPerSecond / baseline.requestsPerSecond,
+      problems: hits.non2xx + fallback.non2xx > 0 ? ['the service answered non-2xx'] : [],
+    };
   } finally {
     await stop(service);
     const cleanup = new Redis('redis://127.0.0.1:6379/0');
     const keys = await cleanup.keys(`${prefix}*`);
     if (keys.length > 0) await cleanup.del(...keys);
     cleanup.disconnect();
-    redis.disconnect();
   }
 }
 
-void main();
+async function main(): Promise<void> {
+  const result = await runLookup();
+  printTable(`Lookups, ${SECONDS} s, 50 connections, ${MEETINGS * NUMBERS_PER_MEETING} mappings`, [
+    result.baseline,
+    result.service,
+    result.fallback,
+  ]);
+  console.log(
+    `\nratio (service / baseline): ${result.ratio.toFixed(2)}x  (target >= 0.9x, p99 <= 10 ms)`,
+  );
+  saveResult('lookup', result);
+  failOn(result.problems);
+}
+
+if (require.main === module) void main();

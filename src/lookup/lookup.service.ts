@@ -123,7 +123,7 @@ export class LookupService {
     let ids = await this.idsFromDb(meetingId, number);
     if (resolve && ids.ids.length === 0 && meeting.open && meeting.hasConnectedCaller) {
       await Promise.race([
-        this.resolver.request(meetingId, true),
+        this.resolver.request(meetingId, true, { urgent: true }),
         new Promise((resolve) => setTimeout(resolve, RESOLVE_WAIT_MS).unref()),
       ]);
       ids = await this.idsFromDb(meetingId, number);

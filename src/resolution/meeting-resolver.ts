@@ -10,6 +10,7 @@ import {
   type UpstreamAttempt,
 } from '../tencent/ms-open-id.client';
 import { ChangeFeed } from '../tracking/change-feed';
+import { ResolutionQueue } from './resolution-queue';
 import { ResolutionStore } from './resolution.store';
 
 /** Follow-up delays while connected callers stay unmapped; the last one repeats. */
@@ -19,26 +20,37 @@ const NUMBERS_PER_CALL = 100;
 
 interface MeetingState {
   running: boolean;
-  /** A request arrived while a call was running: run once more after it. */
+  /** A request arrived after the running round read what to ask: run once more after it. */
   again: boolean;
-  /** A phone call connected since the last run. */
+  /** A phone call connected since the last round read what to ask. */
   connected: boolean;
+  /** A lookup waits for the meeting's next call. */
+  urgent: boolean;
   followUps: number;
   timer?: NodeJS.Timeout;
   /** Callers waiting for the next round to finish. */
   waiters: (() => void)[];
 }
 
+/** The requests one round serves. */
+interface Round {
+  connected: boolean;
+  waiters: (() => void)[];
+}
+
 /**
  * Learns the ms_open_ids of a meeting's tracked numbers from Tencent. At most one call is in
- * flight per meeting (in this process by a state machine, across replicas by a Redis lock);
- * requests that arrive meanwhile are coalesced into the next call.
+ * flight per meeting (in this process by a state machine, across replicas by a Redis lock).
+ * A meeting waits for its turn in a line before it reads what to ask, so requests that arrive
+ * while it waits (callers connecting, lookups) are served by that one call; requests that
+ * arrive later are coalesced into the next call.
  */
 @Injectable()
 export class MeetingResolver implements OnApplicationShutdown {
   private readonly logger = new Logger(MeetingResolver.name);
   private readonly meetings = new Map<string, MeetingState>();
   private readonly running = new Set<Promise<void>>();
+  private readonly queue: ResolutionQueue;
   private stopped = false;
 
   constructor(
@@ -47,18 +59,26 @@ export class MeetingResolver implements OnApplicationShutdown {
     private readonly client: MsOpenIdClient,
     private readonly redis: RedisClient,
     private readonly feed: ChangeFeed,
-  ) {}
+  ) {
+    // About a second of calls at the configured rate wait on the limiter; the rest in line.
+    this.queue = new ResolutionQueue(
+      Math.max(1, Math.round(env.TENCENT_RATE_LIMIT_PER_MINUTE / 60)),
+    );
+  }
 
   /**
-   * Resolves the meeting soon; `connected` says a phone call just connected. The promise
-   * settles when a round that started after this request has finished, however it ended.
+   * Resolves the meeting soon; `connected` says a phone call just connected, `urgent` that a
+   * lookup waits for the answer (its call goes ahead of meetings nobody waits for). The promise
+   * settles when a round that read what to ask after this request has finished, however it
+   * ended.
    */
-  request(meetingId: string, connected = true): Promise<void> {
+  request(meetingId: string, connected = true, { urgent = false } = {}): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const state = this.meetings.get(meetingId) ?? {
       running: false,
       again: false,
       connected: false,
+      urgent: false,
       followUps: 0,
       waiters: [],
     };
@@ -67,6 +87,7 @@ export class MeetingResolver implements OnApplicationShutdown {
       state.connected = true;
       state.followUps = 0;
     }
+    if (urgent) state.urgent = true;
     const done = new Promise<void>((resolve) => state.waiters.push(resolve));
     if (state.running) {
       state.again = true;
@@ -89,23 +110,16 @@ export class MeetingResolver implements OnApplicationShutdown {
   private async run(meetingId: string, state: MeetingState): Promise<void> {
     state.running = true;
     let followUp: boolean;
-    let waiters: (() => void)[] = [];
     try {
       do {
-        state.again = false;
-        const connected = state.connected;
-        state.connected = false;
-        waiters = state.waiters;
-        state.waiters = [];
-        followUp = await this.resolveOnce(meetingId, connected);
-        waiters.forEach((resolve) => resolve());
+        followUp = await this.resolveOnce(meetingId, state);
       } while (state.again && !this.stopped);
     } catch (error) {
       followUp = !(error instanceof TencentApiError) || error.retryable;
       this.logger.warn(`resolving meeting ${meetingId} failed: ${(error as Error).message}`);
     } finally {
       state.running = false;
-      [...waiters, ...state.waiters].forEach((resolve) => resolve());
+      state.waiters.forEach((resolve) => resolve());
       state.waiters = [];
     }
     if (!followUp || this.stopped) {
@@ -118,29 +132,26 @@ export class MeetingResolver implements OnApplicationShutdown {
   }
 
   /** One round: asks Tencent if there is anything to ask; true when a follow-up is due. */
-  private async resolveOnce(meetingId: string, connected: boolean): Promise<boolean> {
-    const needs = await this.store.needs(meetingId);
-    if (!needs.meetingOpen) return false;
-    // An unmapped connected caller may be any tracked number, even one already mapped (a line
-    // can dial in twice). Without one, a fresh connection can only be a number with no id yet.
-    const numbers =
-      needs.unmappedConnected.length > 0
-        ? needs.trackedNumbers
-        : connected
-          ? needs.trackedNumbers.filter((number) => !number.mapped)
-          : [];
-    if (numbers.length === 0) return false;
-
-    const lock = await this.lock(meetingId);
-    if (lock === false) return true;
+  private async resolveOnce(meetingId: string, state: MeetingState): Promise<boolean> {
+    const round = this.take(state, { connected: false, waiters: [] });
     try {
-      for (let i = 0; i < numbers.length; i += NUMBERS_PER_CALL) {
-        await this.ask(meetingId, numbers.slice(i, i + NUMBERS_PER_CALL));
+      // Checked before joining the line too, so that a meeting with nothing to ask never waits.
+      if ((await this.numbersToAsk(meetingId, round.connected)).length === 0) return false;
+      const endTurn = await this.queue.turn(() => state.urgent);
+      try {
+        // Whatever was requested while the meeting waited in line goes in this call.
+        this.take(state, round);
+        state.urgent = false;
+        const numbers = this.stopped ? [] : await this.numbersToAsk(meetingId, round.connected);
+        if (numbers.length === 0) return false;
+        // Another replica is asking for this meeting: look again after it.
+        if (!(await this.askLocked(meetingId, numbers))) return true;
+      } finally {
+        endTurn();
       }
     } finally {
-      await this.unlock(meetingId, lock);
+      round.waiters.forEach((resolve) => resolve());
     }
-
     const after = await this.store.needs(meetingId);
     const horizon = Date.now() - this.env.RESOLVE_HORIZON_SECONDS * 1000;
     return (
@@ -148,6 +159,39 @@ export class MeetingResolver implements OnApplicationShutdown {
       after.trackedNumbers.length > 0 &&
       after.unmappedConnected.some((caller) => caller.connectedAt.getTime() > horizon)
     );
+  }
+
+  /** Moves the requests made so far into the round, which serves them. */
+  private take(state: MeetingState, round: Round): Round {
+    round.connected ||= state.connected;
+    round.waiters.push(...state.waiters);
+    state.connected = false;
+    state.waiters = [];
+    state.again = false;
+    return round;
+  }
+
+  private async numbersToAsk(meetingId: string, connected: boolean): Promise<PhoneNumber[]> {
+    const needs = await this.store.needs(meetingId);
+    if (!needs.meetingOpen) return [];
+    // An unmapped connected caller may be any tracked number, even one already mapped (a line
+    // can dial in twice). Without one, a fresh connection can only be a number with no id yet.
+    if (needs.unmappedConnected.length > 0) return needs.trackedNumbers;
+    return connected ? needs.trackedNumbers.filter((number) => !number.mapped) : [];
+  }
+
+  /** Asks under the meeting's Redis lock, in calls of 100; false when another replica has it. */
+  private async askLocked(meetingId: string, numbers: PhoneNumber[]): Promise<boolean> {
+    const lock = await this.lock(meetingId);
+    if (lock === false) return false;
+    try {
+      for (let i = 0; i < numbers.length; i += NUMBERS_PER_CALL) {
+        await this.ask(meetingId, numbers.slice(i, i + NUMBERS_PER_CALL));
+      }
+    } finally {
+      await this.unlock(meetingId, lock);
+    }
+    return true;
   }
 
   private async ask(meetingId: string, numbers: PhoneNumber[]): Promise<void> {

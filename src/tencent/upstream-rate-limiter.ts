@@ -7,7 +7,9 @@ import { RedisClient } from '../redis/redis.module';
 /**
  * GCRA (a token bucket kept as one timestamp): answers how many ms to wait before the next call
  * may go out, and books the call when the answer is 0. Same logic in Redis (shared by every
- * replica) and in memory (the fallback while Redis is unreachable).
+ * replica) and in memory (the fallback while Redis is unreachable). Redis turns a Lua number
+ * into an integer by truncation, so a wait under 1 ms would come back as 0 without the call
+ * being booked: the wait is rounded up.
  */
 const GCRA_LUA = `
 local now = tonumber(ARGV[1])
@@ -16,7 +18,7 @@ local tolerance = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - tolerance - now
-if wait > 0 then return wait end
+if wait > 0 then return math.ceil(wait) end
 redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tolerance + interval) + 1000)
 return 0`;
 
