@@ -64,6 +64,17 @@ export class MeetingResolver implements OnApplicationShutdown {
     this.queue = new ResolutionQueue(
       Math.max(1, Math.round(env.TENCENT_RATE_LIMIT_PER_MINUTE / 60)),
     );
+    client.onRecovered(() => this.retryWaiting());
+  }
+
+  /** Tencent answers again: meetings waiting for a follow-up try now rather than at its time. */
+  private retryWaiting(): void {
+    for (const [meetingId, state] of this.meetings) {
+      if (state.running || !state.timer) continue;
+      clearTimeout(state.timer);
+      state.timer = undefined;
+      void this.request(meetingId, false);
+    }
   }
 
   /**

@@ -82,6 +82,11 @@ export class MsOpenIdClient {
     return this.breaker.state;
   }
 
+  /** Calls `listener` each time the circuit closes again after Tencent failed. */
+  onRecovered(listener: () => void): void {
+    this.breaker.onReset(listener);
+  }
+
   /**
    * The ms_open_ids Tencent knows for these numbers in this meeting (connected calls only, past
    * ids included). `onAttempt` hears about every attempt, failed ones too.
