@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createCipheriv, randomUUID } from 'node:crypto';
+import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { aesKeyBytes } from '../src/webhook/webhook-secrets';
 import { computeWebhookSignature } from '../src/webhook/webhook-signature';
+import { FakeTencentServer } from '../test/fake-tencent/fake-tencent-server';
 
 /** Shared by the benchmarks: processes, load, databases and the result table. */
 
@@ -276,4 +277,32 @@ export async function seedMappings(databaseUrl: string, all: SeededMapping[]): P
 export function failOn(problems: string[]): void {
   for (const problem of problems) console.error(`FAIL: ${problem}`);
   if (problems.length > 0) process.exitCode = 1;
+}
+
+/**
+ * The fake Tencent (its per-minute limit on, answering in `latencyMs`) and the compiled service
+ * pointed at it, on a fresh database.
+ */
+export async function startServiceWithFakeTencent(
+  databaseName: string,
+  latencyMs: number,
+): Promise<{ fake: FakeTencentServer; databaseUrl: string; port: number; service: ChildProcess }> {
+  const fake = new FakeTencentServer({
+    secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
+    secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
+    appId: BENCH_SECRETS.TENCENT_APP_ID,
+    ratePerMinute: 300,
+  });
+  fake.setLatency(latencyMs);
+  const databaseUrl = await freshDatabase(databaseName);
+  const port = await freePort();
+  const service = await startNode(
+    SERVICE_SCRIPT,
+    serviceEnv(port, databaseUrl, {
+      TENCENT_API_BASE_URL: await fake.start(),
+      REDIS_KEY_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
+    }),
+    port,
+  );
+  return { fake, databaseUrl, port, service };
 }

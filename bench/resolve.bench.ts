@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { buildTencentHeaders } from '../src/tencent/tencent-request-signer';
 import { FakeTencentServer } from '../test/fake-tencent/fake-tencent-server';
@@ -6,15 +5,11 @@ import {
   apiToken,
   BENCH_SECRETS,
   failOn,
-  freePort,
-  freshDatabase,
   meetingEvent,
   percentile,
   saveResult,
-  SERVICE_SCRIPT,
-  serviceEnv,
   signedWebhook,
-  startNode,
+  startServiceWithFakeTencent,
   stop,
   type LoadRequest,
 } from './bench-kit';
@@ -45,22 +40,9 @@ export interface ResolveResult {
 }
 
 export async function runResolve(): Promise<ResolveResult> {
-  const fake = new FakeTencentServer({
-    secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
-    secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
-    appId: BENCH_SECRETS.TENCENT_APP_ID,
-    ratePerMinute: 300,
-  });
-  fake.setLatency(UPSTREAM_LATENCY_MS);
-  const databaseUrl = await freshDatabase('pstn_tracker_bench_resolve');
-  const port = await freePort();
-  const service = await startNode(
-    SERVICE_SCRIPT,
-    serviceEnv(port, databaseUrl, {
-      TENCENT_API_BASE_URL: await fake.start(),
-      REDIS_KEY_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
-    }),
-    port,
+  const { fake, databaseUrl, port, service } = await startServiceWithFakeTencent(
+    'pstn_tracker_bench_resolve',
+    UPSTREAM_LATENCY_MS,
   );
   const post = async (request: LoadRequest) => {
     const res = await fetch(`http://127.0.0.1:${port}${request.path}`, request);

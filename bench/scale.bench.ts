@@ -1,22 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { FakeTencentServer } from '../test/fake-tencent/fake-tencent-server';
 import {
   apiToken,
-  BENCH_SECRETS,
   failOn,
-  freePort,
-  freshDatabase,
   meetingEvent,
   percentile,
   residentMemory,
   saveResult,
   seedMappings,
-  SERVICE_SCRIPT,
-  serviceEnv,
   signedWebhook,
-  startNode,
+  startServiceWithFakeTencent,
   stop,
   type LoadRequest,
   type SeededMapping,
@@ -78,22 +71,9 @@ interface ScaleResult {
 }
 
 async function main(): Promise<void> {
-  const fake = new FakeTencentServer({
-    secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
-    secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
-    appId: BENCH_SECRETS.TENCENT_APP_ID,
-    ratePerMinute: 300,
-  });
-  fake.setLatency(UPSTREAM_LATENCY_MS);
-  const databaseUrl = await freshDatabase('pstn_tracker_bench_scale');
-  const port = await freePort();
-  const service = await startNode(
-    SERVICE_SCRIPT,
-    serviceEnv(port, databaseUrl, {
-      TENCENT_API_BASE_URL: await fake.start(),
-      REDIS_KEY_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
-    }),
-    port,
+  const { fake, databaseUrl, port, service } = await startServiceWithFakeTencent(
+    'pstn_tracker_bench_scale',
+    UPSTREAM_LATENCY_MS,
   );
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
