@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import PgBoss from 'pg-boss';
+import { DataSource } from 'typeorm';
 import { Env } from '../config/env.schema';
 import { Metrics } from '../metrics/metrics';
 import { JobWorker } from './job-worker';
@@ -8,6 +9,8 @@ export const WEBHOOK_EVENT_QUEUE = 'webhook-event';
 export const WEBHOOK_EVENT_DEAD_QUEUE = 'webhook-event-dead';
 const WORKER_BATCH = 5;
 const POLL_MS = 1000;
+/** Serialises queue setup across replicas starting together. */
+const QUEUE_SETUP_LOCK = 7_150_003;
 
 /** Runs SQL on the caller's connection, so a job is enqueued inside the caller's transaction. */
 export interface SqlExecutor {
@@ -27,6 +30,7 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly env: Env,
     private readonly metrics: Metrics,
+    private readonly dataSource: DataSource,
   ) {
     this.boss = new PgBoss({
       connectionString: env.DATABASE_URL,
@@ -43,7 +47,6 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.boss.start();
-    await this.boss.createQueue(WEBHOOK_EVENT_DEAD_QUEUE);
     const options = {
       name: WEBHOOK_EVENT_QUEUE,
       retryLimit: 5,
@@ -52,9 +55,15 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
       expireInSeconds: this.env.QUEUE_JOB_TIMEOUT_SECONDS,
       deadLetter: WEBHOOK_EVENT_DEAD_QUEUE,
     };
-    // createQueue leaves an existing queue as it was; updateQueue applies changed settings.
-    await this.boss.createQueue(WEBHOOK_EVENT_QUEUE, options);
-    await this.boss.updateQueue(WEBHOOK_EVENT_QUEUE, options);
+    // Replicas creating the queues (and their partitions) at once deadlock in Postgres: the
+    // transaction holding this lock lets one replica at a time set them up.
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [QUEUE_SETUP_LOCK]);
+      await this.boss.createQueue(WEBHOOK_EVENT_DEAD_QUEUE);
+      // createQueue leaves an existing queue as it was; updateQueue applies changed settings.
+      await this.boss.createQueue(WEBHOOK_EVENT_QUEUE, options);
+      await this.boss.updateQueue(WEBHOOK_EVENT_QUEUE, options);
+    });
   }
 
   /**
