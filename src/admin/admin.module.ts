@@ -7,6 +7,7 @@ import { JobsAdminService } from './jobs-admin.service';
 import { MeetingsAdminController } from './meetings-admin.controller';
 import { MeetingsAdminService } from './meetings-admin.service';
 import { StatsController } from './stats.controller';
+import { StatsService } from './stats.service';
 import { WebhookEventsAdminController } from './webhook-events-admin.controller';
 import { WebhookEventsAdminService } from './webhook-events-admin.service';
 
@@ -20,6 +21,6 @@ import { WebhookEventsAdminService } from './webhook-events-admin.service';
     CacheAdminController,
     StatsController,
   ],
-  providers: [MeetingsAdminService, WebhookEventsAdminService, JobsAdminService],
+  providers: [MeetingsAdminService, WebhookEventsAdminService, JobsAdminService, StatsService],
 })
 export class AdminModule {}

@@ -5,9 +5,6 @@ import { JobQueue } from '../queue/job-queue';
 import type { WebhookEventsQueryDto } from './admin-query.dto';
 import { pagedQuery, type Page } from './paging.dto';
 
-/** Events per queue job when many are replayed at once, as intake batches them. */
-const REPLAY_BATCH = 256;
-
 const EVENT_COLUMNS = `id, event, meeting_id, trace_id, status, attempts, last_error,
   received_at, processed_at`;
 
@@ -70,12 +67,8 @@ export class WebhookEventsAdminService {
     const rows = await this.dataSource.query<{ id: string }[]>(
       `SELECT id FROM webhook_events WHERE status = 'failed' ORDER BY id`,
     );
-    const ids = rows.map((row) => row.id);
-    for (let start = 0; start < ids.length; start += REPLAY_BATCH) {
-      await this.queue.enqueueWebhookEvents(ids.slice(start, start + REPLAY_BATCH));
-    }
-    this.queue.wakeWebhookWorker();
-    return ids.length;
+    await this.enqueue(rows.map((row) => row.id));
+    return rows.length;
   }
 
   private async enqueue(ids: string[]): Promise<void> {

@@ -100,10 +100,11 @@ export class LookupService {
    * tracks or has mapped; answers how many numbers were cached.
    */
   async rebuildCache(meetingId: string): Promise<number> {
-    await this.meeting(meetingId);
+    const meeting = await this.meeting(meetingId);
     if (!(await this.cache.invalidate(meetingId))) {
       throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
     }
+    const generation = await this.cache.generation(meetingId);
     const numbers = await this.dataSource.query<{ area: string; phone_number: string }[]>(
       `SELECT area, phone_number FROM tracked_numbers WHERE meeting_id = $1
         UNION
@@ -111,23 +112,42 @@ export class LookupService {
       [meetingId],
     );
     for (const row of numbers) {
-      await this.load(meetingId, { area: row.area, phoneNumber: row.phone_number }, false);
+      const number = { area: row.area, phoneNumber: row.phone_number };
+      await this.fill(
+        meetingId,
+        generation,
+        meeting,
+        number,
+        await this.idsFromDb(meetingId, number),
+      );
     }
     return numbers.length;
   }
 
-  private async load(meetingId: string, number: PhoneNumber, resolve = true): Promise<NumberIds> {
+  private async load(meetingId: string, number: PhoneNumber): Promise<NumberIds> {
     const generation = await this.cache.generation(meetingId);
     const meeting = await this.meeting(meetingId);
     await this.insertTracked(meetingId, [number]);
     let ids = await this.idsFromDb(meetingId, number);
-    if (resolve && ids.ids.length === 0 && meeting.open && meeting.hasConnectedCaller) {
+    if (ids.ids.length === 0 && meeting.open && meeting.hasConnectedCaller) {
       await Promise.race([
         this.resolver.request(meetingId, true, { urgent: true }),
         new Promise((resolve) => setTimeout(resolve, RESOLVE_WAIT_MS).unref()),
       ]);
       ids = await this.idsFromDb(meetingId, number);
     }
+    await this.fill(meetingId, generation, meeting, number, ids);
+    return ids;
+  }
+
+  /** Caches what Postgres said about the number, with its callers, unless it changed since. */
+  private async fill(
+    meetingId: string,
+    generation: string | null,
+    meeting: MeetingState,
+    number: PhoneNumber,
+    ids: NumberIds,
+  ): Promise<void> {
     await this.cache.fill(
       meetingId,
       generation,
@@ -136,7 +156,6 @@ export class LookupService {
       ids,
       await this.callers(meetingId, number, ids),
     );
-    return ids;
   }
 
   private async callers(

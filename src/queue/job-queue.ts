@@ -12,9 +12,12 @@ const POLL_MS = 1000;
 /** Serialises queue setup across replicas starting together. */
 const QUEUE_SETUP_LOCK = 7_150_003;
 
-/** Runs SQL on the caller's connection, so a job is enqueued inside the caller's transaction. */
-export interface SqlExecutor {
-  executeSql(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+/** Events per job: a group-committed intake batch (256 at most) fits in one. */
+const EVENTS_PER_JOB = 256;
+
+/** The caller's transaction (a TypeORM query runner or entity manager), to enqueue inside it. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<unknown>;
 }
 
 /**
@@ -67,13 +70,24 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Enqueues the processing of stored events, on the given transaction's connection when there
-   * is one: one job for the whole group-committed batch, so intake adds one queue row per
-   * transaction.
+   * Enqueues the processing of stored events, inside the caller's transaction when there is one:
+   * one job per group-committed batch, so intake adds one queue row per transaction.
    */
-  async enqueueWebhookEvents(eventIds: string[], db?: SqlExecutor): Promise<void> {
-    if (eventIds.length === 0) return;
-    await this.boss.insert([{ name: WEBHOOK_EVENT_QUEUE, data: { eventIds } }], db ? { db } : {});
+  async enqueueWebhookEvents(eventIds: string[], transaction?: Queryable): Promise<void> {
+    const jobs = [];
+    for (let i = 0; i < eventIds.length; i += EVENTS_PER_JOB) {
+      jobs.push({
+        name: WEBHOOK_EVENT_QUEUE,
+        data: { eventIds: eventIds.slice(i, i + EVENTS_PER_JOB) },
+      });
+    }
+    if (jobs.length === 0) return;
+    const db = transaction && {
+      executeSql: async (text: string, values: unknown[]) => ({
+        rows: (await transaction.query(text, values)) as unknown[],
+      }),
+    };
+    await this.boss.insert(jobs, db ? { db } : {});
   }
 
   /**

@@ -6,7 +6,6 @@ import { AdvisoryLock, type JobRun } from './advisory-lock';
 import type { ScheduledJob } from './scheduled-job';
 
 const EVENTS_PER_RUN = 1000;
-const EVENTS_PER_JOB = 100;
 
 /**
  * Stored events whose queue job is gone (never enqueued, expired, deleted) and that are still
@@ -54,16 +53,11 @@ export class WebhookSweepJob implements ScheduledJob {
         WEBHOOK_EVENT_QUEUE,
         EVENTS_PER_RUN,
       ]);
-      const ids = rows.map((row) => row.id);
-      const db = {
-        executeSql: async (text: string, values: unknown[]) => ({
-          rows: await manager.query<unknown[]>(text, values),
-        }),
-      };
-      for (let i = 0; i < ids.length; i += EVENTS_PER_JOB) {
-        await this.queue.enqueueWebhookEvents(ids.slice(i, i + EVENTS_PER_JOB), db);
-      }
-      return ids.length;
+      await this.queue.enqueueWebhookEvents(
+        rows.map((row) => row.id),
+        manager,
+      );
+      return rows.length;
     });
     if (enqueued > 0) this.queue.wakeWebhookWorker();
     return { enqueued };

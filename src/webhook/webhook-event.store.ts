@@ -68,11 +68,7 @@ export class WebhookEventStore {
       ])) as { id: string }[];
       await this.queue.enqueueWebhookEvents(
         inserted.map((row) => String(row.id)),
-        {
-          executeSql: async (text, values) => ({
-            rows: (await runner.query(text, values)) as unknown[],
-          }),
-        },
+        runner,
       );
       await runner.commitTransaction();
     } catch (error) {
