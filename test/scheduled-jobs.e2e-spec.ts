@@ -385,6 +385,12 @@ describe('scheduled work', () => {
         buildEvent('meeting.started', { meetingId: lostMeeting }),
         ago(10 * MINUTE, now),
       );
+      // Older than the day the sweep looks back on: left for an operator (admin replay).
+      const ancient = await insertEvent(
+        a.db,
+        buildEvent('meeting.started', { meetingId: newMeeting() }),
+        ago(25 * HOUR, now),
+      );
       const recent = await insertEvent(
         a.db,
         buildEvent('meeting.started', { meetingId: newMeeting() }),
@@ -408,7 +414,8 @@ describe('scheduled work', () => {
         [lostMeeting],
       );
       expect(meeting.status).toBe('started');
-      expect((await events([recent, waiting])).map((e) => e.status)).toEqual([
+      expect((await events([recent, waiting, ancient])).map((e) => e.status)).toEqual([
+        'received',
         'received',
         'received',
       ]);

@@ -15,6 +15,33 @@ const QUEUE_SETUP_LOCK = 7_150_003;
 /** Events per job: a group-committed intake batch (256 at most) fits in one. */
 const EVENTS_PER_JOB = 256;
 
+/**
+ * Creates one webhook-event job holding the ids in `relation` (a CTE or table with a bigint
+ * `id` column), as `boss.send()` would, in the same statement as whatever produced the ids:
+ * intake stores a batch and enqueues it in one round trip. Settings come from the queue's row,
+ * as pg-boss's own insert takes them; a test compares the row with one made by pg-boss.
+ */
+export function insertWebhookJobSql(relation: string): string {
+  return `
+    INSERT INTO pgboss.job
+      (name, data, dead_letter, expire_in, keep_until, retry_limit, retry_delay, retry_backoff,
+       policy)
+    SELECT q.name, jsonb_build_object('eventIds', batch.event_ids), q.dead_letter,
+           COALESCE(q.expire_seconds, 900) * interval '1 second',
+           now() + COALESCE(q.retention_minutes * interval '1 minute', interval '14 days'),
+           COALESCE(q.retry_limit, 2),
+           CASE WHEN q.retry_backoff THEN GREATEST(COALESCE(q.retry_delay, 0), 1)
+                ELSE COALESCE(q.retry_delay, 0) END,
+           COALESCE(q.retry_backoff, false), q.policy
+      FROM pgboss.queue q,
+           (SELECT jsonb_agg(id::text ORDER BY id) AS event_ids FROM ${relation}) batch
+     WHERE q.name = '${WEBHOOK_EVENT_QUEUE}' AND batch.event_ids IS NOT NULL`;
+}
+
+const ENQUEUE_EVENTS = `
+  WITH ids AS (SELECT unnest($1::bigint[]) AS id)
+  ${insertWebhookJobSql('ids')}`;
+
 /** The caller's transaction (a TypeORM query runner or entity manager), to enqueue inside it. */
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<unknown>;
@@ -70,28 +97,19 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Enqueues the processing of stored events, inside the caller's transaction when there is one:
-   * one job per group-committed batch, so intake adds one queue row per transaction.
+   * Enqueues the processing of stored events (replays, sweeps), inside the caller's transaction
+   * when there is one: one job per 256 events.
    */
   async enqueueWebhookEvents(eventIds: string[], transaction?: Queryable): Promise<void> {
-    const jobs = [];
+    const db = transaction ?? this.dataSource;
     for (let i = 0; i < eventIds.length; i += EVENTS_PER_JOB) {
-      jobs.push({
-        name: WEBHOOK_EVENT_QUEUE,
-        data: { eventIds: eventIds.slice(i, i + EVENTS_PER_JOB) },
-      });
+      await db.query(ENQUEUE_EVENTS, [eventIds.slice(i, i + EVENTS_PER_JOB)]);
     }
-    if (jobs.length === 0) return;
-    const db = transaction && {
-      executeSql: async (text: string, values: unknown[]) => ({
-        rows: (await transaction.query(text, values)) as unknown[],
-      }),
-    };
-    await this.boss.insert(jobs, db ? { db } : {});
   }
 
   /**
-   * Hands each job's events to `handler`; a job whose handler throws is failed, and pg-boss
+   * Hands the events of the jobs fetched together to `handler` in one call; if that throws,
+   * each job's events go again alone, and a job whose handler throws then is failed: pg-boss
    * retries it with backoff, then moves it to the dead-letter queue. Handlers are idempotent,
    * so events of a retried job that had been applied change nothing.
    */
@@ -100,7 +118,7 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
       queue: WEBHOOK_EVENT_QUEUE,
       batchSize: WORKER_BATCH,
       pollMs: POLL_MS,
-      handle: (data) => handler(data.eventIds),
+      handle: (jobs) => handler(jobs.flatMap((job) => job.eventIds)),
       onFailure: () => this.metrics.processingFailures.inc(),
       logger: this.logger,
     });

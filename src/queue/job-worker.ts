@@ -6,8 +6,12 @@ export interface JobWorkerOptions<T> {
   queue: string;
   batchSize: number;
   pollMs: number;
-  /** Throws to fail the job: pg-boss retries it with backoff, then dead-letters it. */
-  handle(data: T): Promise<void>;
+  /**
+   * Runs the data of every fetched job together. When that throws, each job runs again on its
+   * own, and the jobs that throw then fail: pg-boss retries them with backoff, then
+   * dead-letters them. So handlers must be idempotent.
+   */
+  handle(data: T[]): Promise<void>;
   onFailure(error: Error): void;
   logger: Logger;
 }
@@ -52,10 +56,7 @@ export class JobWorker<T extends object> {
       try {
         const jobs = await this.boss.fetch<T>(queue, { batchSize });
         fetched = jobs.length;
-        const done: string[] = [];
-        for (const job of jobs) {
-          if (await this.handle(job)) done.push(job.id);
-        }
+        const done = await this.handleAll(jobs);
         if (done.length > 0) await this.boss.complete(queue, done);
       } catch (error) {
         logger.warn(`queue ${queue}: ${(error as Error).message}`);
@@ -67,10 +68,25 @@ export class JobWorker<T extends object> {
     }
   }
 
-  /** True when the job succeeded; a failed job is marked failed (retried by pg-boss). */
-  private async handle(job: PgBoss.Job<T>): Promise<boolean> {
+  /** Returns the ids of the jobs that succeeded. */
+  private async handleAll(jobs: PgBoss.Job<T>[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
     try {
-      await this.options.handle(job.data);
+      await this.options.handle(jobs.map((job) => job.data));
+      return jobs.map((job) => job.id);
+    } catch {
+      const done: string[] = [];
+      for (const job of jobs) {
+        if (await this.handleOne(job)) done.push(job.id);
+      }
+      return done;
+    }
+  }
+
+  /** True when the job succeeded; a failed job is marked failed (retried by pg-boss). */
+  private async handleOne(job: PgBoss.Job<T>): Promise<boolean> {
+    try {
+      await this.options.handle([job.data]);
       return true;
     } catch (error) {
       this.options.onFailure(error as Error);

@@ -48,6 +48,11 @@ export class MeetingEventApplier {
     this.trackWebhookNumbers = env.TRACK_WEBHOOK_PSTN_NUMBERS === 'true';
   }
 
+  /** False when no item of the event changes meetings or phone callers. */
+  affectsTracking(event: TencentEvent): boolean {
+    return event.items.some((item) => kindOf(event.event, item) && item.meeting.meetingId);
+  }
+
   /** Runs inside the caller's transaction; returns what changed. */
   async apply(
     manager: EntityManager,

@@ -7,6 +7,11 @@ import { ChangeFeed } from './change-feed';
 import { MeetingEventApplier } from './meeting-event.applier';
 import type { TrackingChange } from './tracking-change';
 
+const MARK_PROCESSED = `
+  UPDATE webhook_events
+     SET status = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
+   WHERE id = ANY($1::bigint[])`;
+
 /**
  * Applies stored webhook events, one queue job per event: the event's effects and its
  * `processed` mark commit together, and what changed is acted on after the commit.
@@ -68,20 +73,21 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
 
   private async applyAndMark(rows: EventRow[]): Promise<void> {
     if (rows.length === 0) return;
+    const ids = rows.map((row) => row.id);
+    const events = rows
+      .map((row) => ({ id: row.id, event: normalizeTencentEvent(row.payload) }))
+      .filter(({ event }) => this.applier.affectsTracking(event));
+    // Most events (app users joining, say) change nothing: marking them is one statement.
+    if (events.length === 0) {
+      await this.dataSource.query(MARK_PROCESSED, [ids]);
+      return;
+    }
     const changes = await this.dataSource.transaction(async (manager) => {
       const applied: TrackingChange[] = [];
-      for (const row of rows) {
-        applied.push(
-          ...(await this.applier.apply(manager, row.id, normalizeTencentEvent(row.payload))),
-        );
+      for (const { id, event } of events) {
+        applied.push(...(await this.applier.apply(manager, id, event)));
       }
-      await manager.query(
-        `UPDATE webhook_events
-            SET status = 'processed', processed_at = now(), attempts = attempts + 1,
-                last_error = NULL
-          WHERE id = ANY($1::bigint[])`,
-        [rows.map((row) => row.id)],
-      );
+      await manager.query(MARK_PROCESSED, [ids]);
       return applied;
     });
     for (const change of changes) {

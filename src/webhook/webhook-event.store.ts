@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { GroupCommit } from '../common/group-commit';
-import { JobQueue } from '../queue/job-queue';
+import { insertWebhookJobSql, JobQueue } from '../queue/job-queue';
 
 export interface NewWebhookEvent {
   dedupeKey: string;
@@ -12,27 +12,32 @@ export interface NewWebhookEvent {
   plaintext: string;
 }
 
-/** Up to this many deliveries share one transaction. */
+/** Up to this many deliveries share one statement: one queue job holds them all. */
 const MAX_BATCH = 256;
-/** Transactions in flight at once; deliveries arriving meanwhile wait for the next one. */
+/** Statements in flight at once; deliveries arriving meanwhile wait for the next one. */
 const MAX_IN_FLIGHT = 2;
 
 /**
- * The payloads travel as one JSON array built by joining the decoded texts (each is a JSON
- * object already), which spares escaping every payload into a Postgres array literal.
+ * One statement, so one round trip and one implicit transaction: store the batch and enqueue a
+ * job for the rows that were new. Postgres answers only after the commit. The payloads travel
+ * as one JSON array built by joining the decoded texts (each is a JSON object already), which
+ * spares escaping every payload into a Postgres array literal.
  */
-const INSERT_EVENTS = `
-  INSERT INTO webhook_events (dedupe_key, event, trace_id, meeting_id, payload)
-  SELECT k.dedupe_key, k.event, k.trace_id, k.meeting_id, p.payload
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-         WITH ORDINALITY AS k(dedupe_key, event, trace_id, meeting_id, n)
-    JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
-  ON CONFLICT (dedupe_key) DO NOTHING
-  RETURNING id`;
+const STORE_AND_ENQUEUE = `
+  WITH inserted AS (
+    INSERT INTO webhook_events (dedupe_key, event, trace_id, meeting_id, payload)
+    SELECT k.dedupe_key, k.event, k.trace_id, k.meeting_id, p.payload
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+           WITH ORDINALITY AS k(dedupe_key, event, trace_id, meeting_id, n)
+      JOIN jsonb_array_elements($5::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id),
+  enqueued AS (${insertWebhookJobSql('inserted')})
+  SELECT count(*) AS stored FROM inserted`;
 
 /**
  * Stores delivered events and enqueues their processing in the same transaction. Concurrent
- * deliveries are group-committed: one INSERT and one COMMIT for the whole batch. A delivery
+ * deliveries are group-committed: one statement and one commit for the whole batch. A delivery
  * whose dedupe key is already stored adds nothing.
  */
 @Injectable()
@@ -55,28 +60,13 @@ export class WebhookEventStore {
 
   private async insertBatch(events: NewWebhookEvent[]): Promise<void[]> {
     const unique = [...new Map(events.map((event) => [event.dedupeKey, event])).values()];
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.startTransaction();
-      const inserted = (await runner.query(INSERT_EVENTS, [
-        unique.map((event) => event.dedupeKey),
-        unique.map((event) => event.event),
-        unique.map((event) => event.traceId),
-        unique.map((event) => event.meetingId),
-        `[${unique.map((event) => event.plaintext).join(',')}]`,
-      ])) as { id: string }[];
-      await this.queue.enqueueWebhookEvents(
-        inserted.map((row) => String(row.id)),
-        runner,
-      );
-      await runner.commitTransaction();
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      throw error;
-    } finally {
-      await runner.release();
-    }
+    await this.dataSource.query(STORE_AND_ENQUEUE, [
+      unique.map((event) => event.dedupeKey),
+      unique.map((event) => event.event),
+      unique.map((event) => event.traceId),
+      unique.map((event) => event.meetingId),
+      `[${unique.map((event) => event.plaintext).join(',')}]`,
+    ]);
     this.queue.wakeWebhookWorker();
     return events.map(() => undefined);
   }
