@@ -99,6 +99,20 @@ export async function runLoad(
   };
 }
 
+/** Runs of one target as one result: mean req/s and p50, the worst p99, all answers. */
+export function combineRuns(runs: LoadResult[]): LoadResult {
+  const mean = (pick: (run: LoadResult) => number) =>
+    Math.round(runs.reduce((sum, run) => sum + pick(run), 0) / runs.length);
+  return {
+    name: runs[0].name,
+    requestsPerSecond: mean((run) => run.requestsPerSecond),
+    p50: mean((run) => run.p50),
+    p99: Math.max(...runs.map((run) => run.p99)),
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    ok: runs.reduce((sum, run) => sum + run.ok, 0),
+  };
+}
+
 /** The value below which `p` percent of the (ascending) figures lie. */
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];

@@ -159,6 +159,18 @@ describe('phone caller tracking and ms_open_id resolution', () => {
     await join(meetingId, 'phone-user', { instanceId: 0 });
     await expect.poll(() => participant(meetingId, 'phone-user')).toBe('connected');
     expect(await participant(meetingId, 'pc-user')).toBeUndefined();
+    // Intake flags which events the worker needs to read; every one is marked processed.
+    const events = await t.db.query<{ caller: string; affects_tracking: boolean }[]>(
+      `SELECT payload->'payload'->0->'operator'->>'ms_open_id' AS caller, affects_tracking
+         FROM webhook_events
+        WHERE meeting_id = $1 AND event = 'meeting.participant-joined' AND status = 'processed'
+        ORDER BY id`,
+      [meetingId],
+    );
+    expect(events).toEqual([
+      { caller: 'pc-user', affects_tracking: false },
+      { caller: 'phone-user', affects_tracking: true },
+    ]);
   });
 
   it('retries after an upstream 500 and resolves', async () => {

@@ -2,7 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { CreateWebhookEvents1764000000000 } from '../../migrations/1764000000000-CreateWebhookEvents';
 import { CreatePstnTracking1764000100000 } from '../../migrations/1764000100000-CreatePstnTracking';
 import { CreateApiClients1764000200000 } from '../../migrations/1764000200000-CreateApiClients';
-import { HotWebhookEventUpdates1764000300000 } from '../../migrations/1764000300000-HotWebhookEventUpdates';
+import { CheaperWebhookEventProcessing1764000300000 } from '../../migrations/1764000300000-CheaperWebhookEventProcessing';
 import { ApiClient } from '../auth/api-client.entity';
 import { MsOpenIdMapping } from '../resolution/ms-open-id-mapping.entity';
 import { ResolutionAttempt } from '../resolution/resolution-attempt.entity';
@@ -26,7 +26,7 @@ export const migrations = [
   CreateWebhookEvents1764000000000,
   CreatePstnTracking1764000100000,
   CreateApiClients1764000200000,
-  HotWebhookEventUpdates1764000300000,
+  CheaperWebhookEventProcessing1764000300000,
 ];
 
 /** The one place database options are built: the app, the migration CLI and the tests use it. */

@@ -2,28 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Env } from '../config/env.schema';
 import type { TencentEvent, TencentEventItem } from '../webhook/tencent-event.parser';
+import { kindOf } from './item-kind';
 import { parseInternationalNumber } from './phone-number';
 import type { TrackingChange } from './tracking-change';
 import type { TrackedNumberSource } from './tracked-number.entity';
-
-type ItemKind = 'started' | 'ended' | 'canceled' | 'joined' | 'left' | 'callout';
-
-const LIFECYCLE: Record<string, ItemKind> = {
-  'meeting.started': 'started',
-  'meeting.end': 'ended',
-  'meeting.canceled': 'canceled',
-};
-const PSTN_INSTANCE_ID = '0';
-
-/** Which rule applies to an item; null: the item changes nothing beyond the stored event. */
-function kindOf(event: string, item: TencentEventItem): ItemKind | null {
-  if (event in LIFECYCLE) return LIFECYCLE[event];
-  if (event === 'meeting.phone.participant-status-updated') return 'callout';
-  const phone = item.operator.instanceId === PSTN_INSTANCE_ID && item.operator.msOpenId !== null;
-  if (event === 'meeting.participant-joined' && phone) return 'joined';
-  if (event === 'meeting.participant-left' && phone) return 'left';
-  return null;
-}
 
 interface ItemContext {
   manager: EntityManager;
@@ -46,11 +28,6 @@ export class MeetingEventApplier {
 
   constructor(env: Env) {
     this.trackWebhookNumbers = env.TRACK_WEBHOOK_PSTN_NUMBERS === 'true';
-  }
-
-  /** False when no item of the event changes meetings or phone callers. */
-  affectsTracking(event: TencentEvent): boolean {
-    return event.items.some((item) => kindOf(event.event, item) && item.meeting.meetingId);
   }
 
   /** Runs inside the caller's transaction; returns what changed. */

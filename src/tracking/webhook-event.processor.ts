@@ -13,7 +13,7 @@ const MARK_PROCESSED = `
    WHERE id = ANY($1::bigint[])`;
 
 /**
- * Applies stored webhook events, one queue job per event: the event's effects and its
+ * Applies stored webhook events, a queue job's worth at a time: the event's effects and its
  * `processed` mark commit together, and what changed is acted on after the commit.
  */
 @Injectable()
@@ -36,21 +36,19 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
    * event never holds back the others; throws if any of them failed.
    */
   async processBatch(eventIds: string[]): Promise<void> {
-    const rows = await this.load(eventIds);
     try {
-      await this.applyAndMark(rows);
+      await this.applyAndMark(eventIds);
     } catch {
       const failed: string[] = [];
-      for (const row of rows) await this.process(row.id).catch(() => failed.push(row.id));
+      for (const id of eventIds) await this.process(id).catch(() => failed.push(id));
       if (failed.length > 0) throw new Error(`events ${failed.join(', ')} failed`);
     }
   }
 
   /** Applies one event (again): idempotent, so a replay changes nothing already applied. */
   async process(eventId: string): Promise<void> {
-    const rows = await this.load([eventId]);
     try {
-      await this.applyAndMark(rows);
+      await this.applyAndMark([eventId]);
     } catch (error) {
       await this.dataSource
         .query(
@@ -63,31 +61,30 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
     }
   }
 
-  /** Rows deleted by retention meanwhile are simply absent. */
-  private load(eventIds: string[]): Promise<EventRow[]> {
-    return this.dataSource.query<EventRow[]>(
-      `SELECT id, payload FROM webhook_events WHERE id = ANY($1::bigint[]) ORDER BY meeting_id, id`,
+  /**
+   * Only events that can change tracking (flagged at intake) are read; the others are just
+   * marked, in one statement when the batch has none to apply. Ids deleted by retention
+   * meanwhile are simply absent.
+   */
+  private async applyAndMark(eventIds: string[]): Promise<void> {
+    const rows = await this.dataSource.query<EventRow[]>(
+      `SELECT id, payload FROM webhook_events
+        WHERE id = ANY($1::bigint[]) AND affects_tracking
+        ORDER BY meeting_id, id`,
       [eventIds],
     );
-  }
-
-  private async applyAndMark(rows: EventRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const ids = rows.map((row) => row.id);
-    const events = rows
-      .map((row) => ({ id: row.id, event: normalizeTencentEvent(row.payload) }))
-      .filter(({ event }) => this.applier.affectsTracking(event));
-    // Most events (app users joining, say) change nothing: marking them is one statement.
-    if (events.length === 0) {
-      await this.dataSource.query(MARK_PROCESSED, [ids]);
+    if (rows.length === 0) {
+      await this.dataSource.query(MARK_PROCESSED, [eventIds]);
       return;
     }
     const changes = await this.dataSource.transaction(async (manager) => {
       const applied: TrackingChange[] = [];
-      for (const { id, event } of events) {
-        applied.push(...(await this.applier.apply(manager, id, event)));
+      for (const row of rows) {
+        applied.push(
+          ...(await this.applier.apply(manager, row.id, normalizeTencentEvent(row.payload))),
+        );
       }
-      await manager.query(MARK_PROCESSED, [ids]);
+      await manager.query(MARK_PROCESSED, [eventIds]);
       return applied;
     });
     for (const change of changes) {

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { Env } from '../config/env.schema';
 import { Metrics } from '../metrics/metrics';
+import { affectsTracking } from '../tracking/item-kind';
 import { decodeWebhookData, UndecodableWebhookError } from './webhook-data-codec';
 import { parseTencentEvent, MalformedEventError } from './tencent-event.parser';
 import { WebhookEventStore } from './webhook-event.store';
@@ -46,6 +47,7 @@ export class TencentWebhookService {
         event,
         traceId: parsed.event.traceId,
         meetingId: parsed.event.items[0]?.meeting.meetingId ?? null,
+        affectsTracking: affectsTracking(parsed.event),
         plaintext: parsed.plaintext,
       });
       this.metrics.webhooks.inc({ event, outcome: 'stored' });

@@ -25,6 +25,10 @@ export class WebhookEvent {
   @Column({ type: 'jsonb' })
   payload: unknown;
 
+  /** False when the event cannot change meetings or phone callers: the worker only marks it. */
+  @Column({ name: 'affects_tracking', type: 'boolean', default: true })
+  affectsTracking: boolean;
+
   @Column({ type: 'text', default: 'received' })
   status: WebhookEventStatus;
 
