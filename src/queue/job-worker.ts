@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@nestjs/common';
 import type PgBoss from 'pg-boss';
 
@@ -24,7 +23,10 @@ export interface JobWorkerOptions<T> {
  */
 export class JobWorker<T extends object> {
   private stopping = false;
-  private wake: AbortController | undefined;
+  /** Set by notify(): jobs may have arrived since the last fetch. */
+  private notified = false;
+  /** Ends the current sleep, while there is one. */
+  private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -38,7 +40,8 @@ export class JobWorker<T extends object> {
 
   /** Fetch now instead of at the next poll. */
   notify(): void {
-    this.wake?.abort();
+    this.notified = true;
+    this.wake?.();
   }
 
   /** Finishes the batch in hand, then stops. */
@@ -51,7 +54,7 @@ export class JobWorker<T extends object> {
   private async run(): Promise<void> {
     const { queue, batchSize, pollMs, logger } = this.options;
     while (!this.stopping) {
-      this.wake = new AbortController();
+      this.notified = false;
       let fetched = 0;
       try {
         const jobs = await this.boss.fetch<T>(queue, { batchSize });
@@ -62,10 +65,19 @@ export class JobWorker<T extends object> {
         logger.warn(`queue ${queue}: ${(error as Error).message}`);
       }
       // A full batch means a backlog: fetch again at once.
-      if (fetched < batchSize && !this.stopping) {
-        await sleep(pollMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
-      }
+      if (fetched < batchSize && !this.notified && !this.stopping) await this.sleep(pollMs);
     }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
   }
 
   /** Returns the ids of the jobs that succeeded. */

@@ -4,18 +4,28 @@ import type { WebhookSecret } from './webhook-secrets';
 /** The `data` (or `check_str`) could not be turned into text: a 400, never stored. */
 export class UndecodableWebhookError extends Error {}
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const PAD = 61; // '='
 
 /**
  * Decodes standard base64 with or without padding (Tencent's own example is unpadded).
- * Rejects anything else instead of silently skipping characters as Buffer.from does.
+ * Rejects anything else instead of silently skipping characters as Buffer.from does: a
+ * skipped character (or an early '=') makes the output shorter than the input's length
+ * promises, and the URL-safe '-' and '_', which Buffer.from would accept, are refused.
  */
 export function decodeBase64Strict(text: string): Buffer {
   const compact = text.trim();
-  if (!BASE64.test(compact) || compact.replace(/=+$/, '').length % 4 === 1) {
+  let end = compact.length;
+  if (compact.charCodeAt(end - 1) === PAD) end -= 1;
+  if (compact.charCodeAt(end - 1) === PAD) end -= 1;
+  const body = compact.slice(0, end);
+  const bytes =
+    body.length % 4 === 1 || body.includes('-') || body.includes('_')
+      ? null
+      : Buffer.from(body, 'base64');
+  if (!bytes || bytes.length !== Math.floor((body.length * 3) / 4)) {
     throw new UndecodableWebhookError('data is not valid base64');
   }
-  return Buffer.from(compact, 'base64');
+  return bytes;
 }
 
 /** AES-256-CBC, IV = first 16 bytes of the key, PKCS#7 padding; no WeCom-style framing. */

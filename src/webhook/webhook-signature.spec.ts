@@ -90,4 +90,14 @@ describe('webhook signature and decoding (Tencent test vectors)', () => {
     expect(() => decodeBase64Strict('+/ +/AQ')).toThrow('data is not valid base64');
     expect(() => decodeBase64Strict('abcde')).toThrow('data is not valid base64');
   });
+
+  it.each([
+    ['URL-safe alphabet', '-_-_AQ=='],
+    ['a character outside the alphabet', '+/+*AQ=='],
+    ['padding in the middle', '+/=/AQ=='],
+    ['three padding characters', '+/+/A==='],
+    ['a non-ASCII character', '+/+/AQé='],
+  ])('refuses %s', (_, text) => {
+    expect(() => decodeBase64Strict(text)).toThrow('data is not valid base64');
+  });
 });
