@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { GroupCommit } from '../common/group-commit';
 import { insertWebhookJobSql, JobQueue } from '../queue/job-queue';
 
@@ -54,10 +56,18 @@ export class WebhookEventStore {
     MAX_IN_FLIGHT,
   );
 
+  /**
+   * TypeORM's own pg pool: the statement is prepared once per connection under a name, which
+   * spares Postgres planning it for every batch (a quarter of its time on it otherwise).
+   */
+  private readonly pool: Pool;
+
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly queue: JobQueue,
-  ) {}
+  ) {
+    this.pool = (dataSource.driver as PostgresDriver).master as Pool;
+  }
 
   /** Settles once the event is committed (or was already stored). */
   save(event: NewWebhookEvent): Promise<void> {
@@ -66,14 +76,18 @@ export class WebhookEventStore {
 
   private async insertBatch(events: NewWebhookEvent[]): Promise<void[]> {
     const unique = [...new Map(events.map((event) => [event.dedupeKey, event])).values()];
-    await this.dataSource.query(STORE_AND_ENQUEUE, [
-      unique.map((event) => event.dedupeKey),
-      unique.map((event) => event.event),
-      unique.map((event) => event.traceId),
-      unique.map((event) => event.meetingId),
-      unique.map((event) => event.affectsTracking),
-      `[${unique.map((event) => event.plaintext).join(',')}]`,
-    ]);
+    await this.pool.query({
+      name: 'store-and-enqueue-webhook-events',
+      text: STORE_AND_ENQUEUE,
+      values: [
+        unique.map((event) => event.dedupeKey),
+        unique.map((event) => event.event),
+        unique.map((event) => event.traceId),
+        unique.map((event) => event.meetingId),
+        unique.map((event) => event.affectsTracking),
+        `[${unique.map((event) => event.plaintext).join(',')}]`,
+      ],
+    });
     this.queue.wakeWebhookWorker();
     return events.map(() => undefined);
   }
