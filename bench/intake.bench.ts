@@ -28,7 +28,7 @@ const WARMUP_SECONDS = 2;
  * Baseline and service take turns this many times: the speed of a shared machine drifts by
  * 10-30% within minutes, and alternating makes the drift weigh on both alike.
  */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Enough distinct events that none repeats within a run. */
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 120_000);
 

@@ -1,5 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '@nestjs/common';
 import type PgBoss from 'pg-boss';
+
+/** How long the worker lets jobs gather after a batch that did not fill up. */
+const COALESCE_MS = 10;
 
 export interface JobWorkerOptions<T> {
   queue: string;
@@ -64,8 +68,13 @@ export class JobWorker<T extends object> {
       } catch (error) {
         logger.warn(`queue ${queue}: ${(error as Error).message}`);
       }
-      // A full batch means a backlog: fetch again at once.
-      if (fetched < batchSize && !this.notified && !this.stopping) await this.sleep(pollMs);
+      // A full batch means a backlog: fetch again at once. Otherwise wait a moment, so that
+      // during a burst (a notify per stored batch) one fetch takes several jobs, then sleep
+      // until notified or the next poll.
+      if (fetched < batchSize && !this.stopping) {
+        await delay(COALESCE_MS);
+        if (!this.notified && !this.stopping) await this.sleep(pollMs);
+      }
     }
   }
 
