@@ -25,6 +25,13 @@ export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapt
   });
 }
 
+/**
+ * Nest's application options, production and tests alike. Fastify's own JSON parser reads the
+ * bodies: Nest's would wrap it per request (a new parser, a Buffer, a completion guard) and adds
+ * only a urlencoded parser that no route takes.
+ */
+export const APP_OPTIONS = { bodyParser: false } as const;
+
 /** The request pipeline shared by main.ts and the tests, so tests run what production runs. */
 export function configureApp(app: NestFastifyApplication): void {
   app.useGlobalFilters(new AllExceptionsFilter());

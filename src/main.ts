@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { createRootLogger, NestPinoLogger } from './common/logger';
 import { validateEnv } from './config/env.schema';
-import { configureApp, createFastifyAdapter } from './configure-app';
+import { APP_OPTIONS, configureApp, createFastifyAdapter } from './configure-app';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -14,7 +14,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forEnv(env),
     createFastifyAdapter(env, logger),
-    { logger: new NestPinoLogger(logger) },
+    { ...APP_OPTIONS, logger: new NestPinoLogger(logger) },
   );
   configureApp(app);
   await app.listen(env.PORT, '0.0.0.0');

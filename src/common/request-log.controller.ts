@@ -1,4 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
 
 /**
  * One log line per finished request, with the route's path only: never the query (check_str),
@@ -12,6 +13,7 @@ export class RequestLogController extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    if (!error && !(reply.log as PinoLogger).isLevelEnabled('info')) return;
     const line = {
       reqId: request.id,
       method: request.method,

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { createRootLogger, NestPinoLogger } from '../../src/common/logger';
 import { Env, validateEnv } from '../../src/config/env.schema';
-import { configureApp, createFastifyAdapter } from '../../src/configure-app';
+import { APP_OPTIONS, configureApp, createFastifyAdapter } from '../../src/configure-app';
 
 export const PLAIN_TOKEN = 'plainToken0000000000000aa';
 export const AES_TOKEN = 'aesToken00000000000000bbb';
@@ -60,6 +60,7 @@ export async function startTestApp(env: Env, logDestination?: DestinationStream)
     .compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     createFastifyAdapter(env, logger),
+    APP_OPTIONS,
   );
   configureApp(app);
   await app.init();
