@@ -154,6 +154,8 @@ export function serviceEnv(port: number, databaseUrl: string, extra: Record<stri
     PORT: String(port),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
+    // The heap limit the Dockerfile and `npm run start:prod` give the service.
+    NODE_OPTIONS: '--max-old-space-size=128',
     ...extra,
   };
 }

@@ -22,7 +22,8 @@ export interface CallerEntry {
   leftAt: string | null;
 }
 
-const FIELD_MEMO_SIZE = 100_000;
+/** Hot numbers only: a full memo is dropped and refilled, so it never holds more than this. */
+const FIELD_MEMO_SIZE = 20_000;
 /** How long "no id for this number" is believed. */
 const NEGATIVE_MS = 5_000;
 /** Entries of an ended meeting stay this long, for late lookups. */
@@ -51,7 +52,7 @@ export class MappingCache {
   private readonly fieldKey: Buffer;
   /** HMACs of recently asked numbers: computing one costs more than the rest of a cache hit. */
   private readonly fields = new Map<string, string>();
-  private readonly counts;
+  private readonly counts: Metrics['cacheLookups'];
 
   constructor(
     env: Env,
@@ -59,11 +60,7 @@ export class MappingCache {
     feed: ChangeFeed,
     metrics: Metrics,
   ) {
-    this.counts = {
-      hit: metrics.cacheLookups.labels('hit'),
-      miss: metrics.cacheLookups.labels('miss'),
-      error: metrics.cacheLookups.labels('error'),
-    };
+    this.counts = metrics.cacheLookups;
     this.fieldKey = createHmac('sha256', env.TENCENT_SECRET_KEY).update('cache-field-key').digest();
     feed.listen(async (changes) => {
       const meetings = new Set(
@@ -82,11 +79,11 @@ export class MappingCache {
       );
       const answers = values.map((value) => (value ? this.readNumber(value) : undefined));
       const hits = answers.filter((answer) => answer !== undefined).length;
-      this.counts.hit.inc(hits);
-      if (hits < answers.length) this.counts.miss.inc(answers.length - hits);
+      this.counts.hit += hits;
+      this.counts.miss += answers.length - hits;
       return answers;
     } catch {
-      this.counts.error.inc(numbers.length);
+      this.counts.error += numbers.length;
       return numbers.map(() => undefined);
     }
   }
