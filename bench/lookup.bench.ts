@@ -137,7 +137,6 @@ export async function runLookup(): Promise<LookupResult> {
           `service ${hitRuns[round].requestsPerSecond} req/s`,
       );
     }
-    await stop(baselineServer);
     const baseline = combineRuns(baselineRuns);
     const hits = combineRuns(hitRuns);
 

@@ -108,17 +108,23 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Hands the events of the jobs fetched together to `handler` in one call; if that throws,
-   * each job's events go again alone, and a job whose handler throws then is failed: pg-boss
-   * retries it with backoff, then moves it to the dead-letter queue. Handlers are idempotent,
-   * so events of a retried job that had been applied change nothing.
+   * Hands the events of the jobs fetched together to `handler` in one call; it answers the
+   * events that failed. A job holding one of them is failed: pg-boss retries it with backoff,
+   * then moves it to the dead-letter queue. Handlers are idempotent, so events of a retried job
+   * that had been applied change nothing.
    */
-  workWebhookEvents(handler: (eventIds: string[]) => Promise<void>): void {
+  workWebhookEvents(handler: (eventIds: string[]) => Promise<Set<string>>): void {
     this.webhookWorker = new JobWorker<{ eventIds: string[] }>(this.boss, {
       queue: WEBHOOK_EVENT_QUEUE,
       batchSize: WORKER_BATCH,
       pollMs: POLL_MS,
-      handle: (jobs) => handler(jobs.flatMap((job) => job.eventIds)),
+      handle: async (jobs) => {
+        const failed = await handler(jobs.flatMap((job) => job.eventIds));
+        return jobs.map(({ eventIds }) => {
+          const ids = eventIds.filter((id) => failed.has(id));
+          return ids.length === 0 ? null : `events ${ids.join(', ')} failed`;
+        });
+      },
       onFailure: () => this.metrics.processingFailures.inc(),
       logger: this.logger,
     });

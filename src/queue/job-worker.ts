@@ -10,12 +10,12 @@ export interface JobWorkerOptions<T> {
   batchSize: number;
   pollMs: number;
   /**
-   * Runs the data of every fetched job together. When that throws, each job runs again on its
-   * own, and the jobs that throw then fail: pg-boss retries them with backoff, then
-   * dead-letters them. So handlers must be idempotent.
+   * Runs the data of every fetched job together and answers, job by job, null when it
+   * succeeded or why it failed. Failed jobs (all of them when this throws) are retried by
+   * pg-boss with backoff, then dead-lettered, so handlers must be idempotent.
    */
-  handle(data: T[]): Promise<void>;
-  onFailure(error: Error): void;
+  handle(data: T[]): Promise<(string | null)[]>;
+  onFailure(): void;
   logger: Logger;
 }
 
@@ -63,8 +63,7 @@ export class JobWorker<T extends object> {
       try {
         const jobs = await this.boss.fetch<T>(queue, { batchSize });
         fetched = jobs.length;
-        const done = await this.handleAll(jobs);
-        if (done.length > 0) await this.boss.complete(queue, done);
+        if (jobs.length > 0) await this.settle(jobs);
       } catch (error) {
         logger.warn(`queue ${queue}: ${(error as Error).message}`);
       }
@@ -89,30 +88,19 @@ export class JobWorker<T extends object> {
     });
   }
 
-  /** Returns the ids of the jobs that succeeded. */
-  private async handleAll(jobs: PgBoss.Job<T>[]): Promise<string[]> {
-    if (jobs.length === 0) return [];
-    try {
-      await this.options.handle(jobs.map((job) => job.data));
-      return jobs.map((job) => job.id);
-    } catch {
-      const done: string[] = [];
-      for (const job of jobs) {
-        if (await this.handleOne(job)) done.push(job.id);
-      }
-      return done;
-    }
-  }
-
-  /** True when the job succeeded; a failed job is marked failed (retried by pg-boss). */
-  private async handleOne(job: PgBoss.Job<T>): Promise<boolean> {
-    try {
-      await this.options.handle([job.data]);
-      return true;
-    } catch (error) {
-      this.options.onFailure(error as Error);
-      await this.boss.fail(this.options.queue, job.id, { message: (error as Error).message });
-      return false;
+  /** Runs the jobs, then completes the ones that succeeded and fails the others. */
+  private async settle(jobs: PgBoss.Job<T>[]): Promise<void> {
+    const { queue } = this.options;
+    const outcomes = await this.options
+      .handle(jobs.map((job) => job.data))
+      .catch((error: Error) => jobs.map(() => error.message));
+    const done = jobs.filter((_, i) => outcomes[i] === null).map((job) => job.id);
+    if (done.length > 0) await this.boss.complete(queue, done);
+    for (const [i, job] of jobs.entries()) {
+      const failure = outcomes[i];
+      if (failure === null) continue;
+      this.options.onFailure();
+      await this.boss.fail(queue, job.id, { message: failure });
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { TencentEvent, TencentEventItem } from '../webhook/tencent-event.parser';
 
-export type ItemKind = 'started' | 'ended' | 'canceled' | 'joined' | 'left' | 'callout';
+type ItemKind = 'started' | 'ended' | 'canceled' | 'joined' | 'left' | 'callout';
 
 const LIFECYCLE: Record<string, ItemKind> = {
   'meeting.started': 'started',

@@ -33,16 +33,16 @@ export class WebhookEventProcessor implements OnApplicationBootstrap {
   /**
    * Applies a batch of events in one transaction (in meeting order, so concurrent batches lock
    * meetings in the same order). If the batch fails, each event is applied on its own, so one bad
-   * event never holds back the others; throws if any of them failed.
+   * event never holds back the others; answers the events that failed (marked `failed`).
    */
-  async processBatch(eventIds: string[]): Promise<void> {
+  async processBatch(eventIds: string[]): Promise<Set<string>> {
+    const failed = new Set<string>();
     try {
       await this.applyAndMark(eventIds);
     } catch {
-      const failed: string[] = [];
-      for (const id of eventIds) await this.process(id).catch(() => failed.push(id));
-      if (failed.length > 0) throw new Error(`events ${failed.join(', ')} failed`);
+      for (const id of eventIds) await this.process(id).catch(() => failed.add(id));
     }
+    return failed;
   }
 
   /** Applies one event (again): idempotent, so a replay changes nothing already applied. */
