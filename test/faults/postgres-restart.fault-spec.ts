@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AES_KEY, AES_TOKEN, startTestApp, testEnv, type TestApp } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { signedDelivery } from '../support/webhook-fixtures';
-import { inParallel, joinEvents, traceIds } from './scenario';
+import { inParallel, joinEvents, processedEvents, traceIds } from './scenario';
 import { ensureServices, stopPostgres } from './services';
 
 let databaseUrl: string;
@@ -65,17 +65,7 @@ it('loses and duplicates nothing when Postgres restarts during a stream of webho
   }
 
   // Exactly the events sent are stored, each applied once.
-  await expect
-    .poll(
-      async () =>
-        (
-          await t.db.query<{ n: string }[]>(
-            `SELECT count(*) AS n FROM webhook_events WHERE status = 'processed'`,
-          )
-        )[0].n,
-      { timeout: 60_000 },
-    )
-    .toBe(String(events.length));
+  await expect.poll(() => processedEvents(t.db), { timeout: 60_000 }).toBe(String(events.length));
   const stored = await t.db.query<{ trace_id: string }[]>(`SELECT trace_id FROM webhook_events`);
   expect(stored.map((row) => row.trace_id).sort()).toEqual(traceIds(events).sort());
   const applied = await t.db.query<{ per_event: string; n: string }[]>(

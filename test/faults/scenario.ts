@@ -1,3 +1,4 @@
+import type { DataSource } from 'typeorm';
 import { buildEvent } from '../support/webhook-fixtures';
 
 /** Join events of `callers` distinct phone callers spread over `meetings` meetings. */
@@ -49,4 +50,12 @@ export async function waitFor<T>(probe: () => Promise<T>, expected: T, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`waited ${timeoutMs} ms for ${String(expected)}, last saw ${String(last)}`);
+}
+
+/** How many stored events are marked processed (as Postgres counts it: a string). */
+export async function processedEvents(db: DataSource): Promise<string> {
+  const [row] = await db.query<{ n: string }[]>(
+    `SELECT count(*) AS n FROM webhook_events WHERE status = 'processed'`,
+  );
+  return row.n;
 }

@@ -12,6 +12,7 @@ import {
 } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { buildEvent, signedDelivery } from '../support/webhook-fixtures';
+import { processedEvents } from './scenario';
 
 const MEETINGS = 6;
 const CALLERS = 8;
@@ -104,17 +105,7 @@ it('applies duplicated, reordered and concurrent deliveries over two instances o
   }
   expect(statuses.every((status) => status === 200)).toBe(true);
 
-  await expect
-    .poll(
-      async () =>
-        (
-          await a.db.query<{ n: string }[]>(
-            `SELECT count(*) AS n FROM webhook_events WHERE status = 'processed'`,
-          )
-        )[0].n,
-      { timeout: 30_000 },
-    )
-    .toBe(String(events.length));
+  await expect.poll(() => processedEvents(a.db), { timeout: 30_000 }).toBe(String(events.length));
 
   // One stored event per event sent, one phone event per join or leave, each caller as the
   // truth says whatever the order, and one mapping per caller.
