@@ -4,9 +4,11 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { RequestLogController } from './common/request-log.controller';
+import { FastLaneServer, nextRequestId } from './common/fast-lane';
+import { logRequest, RequestLogController } from './common/request-log.controller';
 import type { Env } from './config/env.schema';
-import { registerCachedLookup } from './lookup/cached-lookup.hook';
+import { CachedLookupLane } from './lookup/cached-lookup.lane';
+import { Metrics } from './metrics/metrics';
 import { registerRequestMetrics } from './metrics/request-metrics.hook';
 
 /** The HTTP server every instance runs on, production and tests alike. */
@@ -17,6 +19,9 @@ export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapt
     // other lines written about a request.
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     logController: new RequestLogController(),
+    genReqId: nextRequestId,
+    // Cache-hit lookups are answered before Fastify (see CachedLookupLane).
+    serverFactory: FastLaneServer.factory,
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
     // Lets in-flight requests finish on shutdown while new connections are refused.
     return503OnClosing: true,
@@ -40,7 +45,7 @@ export function configureApp(app: NestFastifyApplication): void {
   );
   app.enableShutdownHooks();
   registerRequestMetrics(app);
-  registerCachedLookup(app);
+  useCachedLookupLane(app);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -53,4 +58,15 @@ export function configureApp(app: NestFastifyApplication): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/** Serves cache-hit lookups before Fastify, logged and timed like the requests Fastify serves. */
+function useCachedLookupLane(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const log = fastify.log as PinoLogger;
+  const metrics = app.get(Metrics);
+  FastLaneServer.install(fastify, app.get(CachedLookupLane), (line) => {
+    metrics.observeRequest(line.method, line.route, line.status, line.ms / 1000);
+    if (log.isLevelEnabled('info')) logRequest(log, line);
+  });
 }

@@ -25,6 +25,8 @@ describe('lookup API for meeting-control services', () => {
   let a: TestApp;
   let b: TestApp;
   let token: string;
+  /** Lookups that reached Fastify on instance B (the lane answers cache hits before it). */
+  let lookupsReachingFastify = 0;
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
@@ -39,7 +41,16 @@ describe('lookup API for meeting-control services', () => {
     a = await startTestApp(
       testEnv(databaseUrl, { ...overrides, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0` }),
     );
-    b = await startTestApp(testEnv(databaseUrl, overrides));
+    b = await startTestApp(testEnv(databaseUrl, overrides), {
+      beforeInit: (app) =>
+        app
+          .getHttpAdapter()
+          .getInstance()
+          .addHook('onRequest', (request, _reply, done) => {
+            if (request.url.endsWith('/phone/ms-open-id')) lookupsReachingFastify += 1;
+            done();
+          }),
+    });
     token = (await a.app.get(ApiClientsService).create('meeting-control', ['lookup'])).token;
   });
 
@@ -240,6 +251,44 @@ describe('lookup API for meeting-control services', () => {
     const keys = await redis.keys(`${prefix}*`);
     const fields = await redis.hkeys(`${prefix}m:${meetingId}:n`);
     expect([...keys, ...fields].join(' ')).not.toContain('13700000004');
+  });
+
+  it('answers cache hits before Fastify and hands everything else to the controller', async () => {
+    const meetingId = await resolvedCaller('13700000013', 'lane-1');
+    const number = { area: 86, phone_number: 13700000013 };
+    const path = `/v1/meetings/${meetingId}/phone/ms-open-id`;
+    const start = lookupsReachingFastify;
+    expect((await lookup(meetingId, [number], b)).status).toBe(200);
+    expect(lookupsReachingFastify - start).toBe(1);
+    const hit = await lookup(meetingId, [number], b);
+    expect(hit.body).toEqual({
+      meeting_id: meetingId,
+      ms_open_id_list: [{ ...number, ms_open_id: 'lane-1', status: 'connected' }],
+    });
+    expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(lookupsReachingFastify - start).toBe(1);
+
+    // What the lane cannot answer for certain goes on, with its body, to Fastify and the controller.
+    const tracked = await count(`SELECT count(*) AS n FROM tracked_numbers`, []);
+    const broken = await http(b)
+      .post(path)
+      .set({ ...bearer(), 'content-type': 'application/json' })
+      .send('{"phone_numbers": [');
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.code).toBe('bad_request');
+    const padded = await http(b)
+      .post(path)
+      .set({ ...bearer(), 'content-type': 'application/json' })
+      .send(JSON.stringify({ phone_numbers: [number] }) + ' '.repeat(20_000));
+    expect(padded.status).toBe(200);
+    expect(padded.body.ms_open_id_list[0].ms_open_id).toBe('lane-1');
+    const wrongScope = await http(b)
+      .post(path)
+      .set({ authorization: 'Bearer pt_not-a-token' })
+      .send({ phone_numbers: [number] });
+    expect(wrongScope.status).toBe(401);
+    expect(lookupsReachingFastify - start).toBe(4);
+    expect(await count(`SELECT count(*) AS n FROM tracked_numbers`, [])).toBe(tracked);
   });
 
   it('invalidates on leave and on meeting end', async () => {

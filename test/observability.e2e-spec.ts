@@ -42,7 +42,7 @@ describe('health, metrics and logs', () => {
         REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0`,
         LOG_LEVEL: 'debug',
       }),
-      { write: (line: string) => logLines.push(line) },
+      { logDestination: { write: (line: string) => logLines.push(line) } },
     );
     lookupToken = (await t.app.get(ApiClientsService).create('meeting-control', ['lookup'])).token;
   });

@@ -1,5 +1,19 @@
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
+
+/** The one line written per finished request: the route's pattern, never the path or query. */
+export interface RequestLine {
+  reqId: string;
+  method: string;
+  route: string;
+  status: number;
+  ms: number;
+}
 
 /**
  * One log line per finished request, with the route's path only: never the query (check_str),
@@ -14,14 +28,23 @@ export class RequestLogController extends LogController {
     reply: FastifyReply,
   ): void {
     if (!error && !(reply.log as PinoLogger).isLevelEnabled('info')) return;
-    const line = {
-      reqId: request.id,
-      method: request.method,
-      route: request.routeOptions.url ?? request.url.split('?')[0],
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-    };
-    if (error) reply.log.error({ ...line, err: error.message }, 'request failed');
-    else reply.log.info(line, 'request');
+    logRequest(
+      reply.log,
+      {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: reply.elapsedTime,
+      },
+      error,
+    );
   }
+}
+
+/** Writes a request's line: at info, or at error with the error's message. */
+export function logRequest(log: FastifyBaseLogger, line: RequestLine, error?: Error | null): void {
+  const rounded = { ...line, ms: Math.round(line.ms * 10) / 10 };
+  if (error) log.error({ ...rounded, err: error.message }, 'request failed');
+  else log.info(rounded, 'request');
 }

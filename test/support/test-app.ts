@@ -49,11 +49,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/**
- * Boots the real AppModule with the production pipeline (configureApp), on a test database;
- * logs go to `logDestination` when given.
- */
-export async function startTestApp(env: Env, logDestination?: DestinationStream): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Where the log lines go (nowhere by default). */
+  logDestination?: DestinationStream;
+  /** Runs after the production pipeline is configured, before Fastify is ready (add hooks here). */
+  beforeInit?: (app: NestFastifyApplication) => void;
+}
+
+/** Boots the real AppModule with the production pipeline (configureApp), on a test database. */
+export async function startTestApp(
+  env: Env,
+  { logDestination, beforeInit }: TestAppOptions = {},
+): Promise<TestApp> {
   const logger = createRootLogger(env.LOG_LEVEL, logDestination);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forEnv(env)] })
     .setLogger(new NestPinoLogger(logger))
@@ -63,6 +70,7 @@ export async function startTestApp(env: Env, logDestination?: DestinationStream)
     APP_OPTIONS,
   );
   configureApp(app);
+  beforeInit?.(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return { app, env, db: app.get(DataSource), close: () => app.close() };
