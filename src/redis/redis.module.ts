@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { Env } from '../config/env.schema';
+import { BatchingRedis } from './batching-redis';
 
 /**
  * The Redis connection. Redis is only a cache and a coordination aid here, so a command never
@@ -13,12 +14,11 @@ export class RedisClient implements OnApplicationShutdown {
 
   constructor(@Inject(Env) env: Env) {
     this.prefix = env.REDIS_KEY_PREFIX;
-    this.redis = new Redis(env.REDIS_URL, {
+    this.redis = new BatchingRedis(env.REDIS_URL, {
       commandTimeout: 100,
       connectTimeout: 1000,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      enableAutoPipelining: true,
       retryStrategy: (times) => Math.min(times * 200, 2000),
       lazyConnect: false,
     });
