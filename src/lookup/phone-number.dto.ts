@@ -40,8 +40,10 @@ export class PhoneNumberDto {
  * with a country code in `area` a national number needs no trunk prefix.
  */
 export function toPhoneNumber(dto: PhoneNumberDto): PhoneNumber {
-  return {
-    area: String(dto.area).replace(/^0+(?=\d)/, ''),
-    phoneNumber: String(dto.phone_number).replace(/^0+(?=\d)/, ''),
-  };
+  return { area: digitString(dto.area), phoneNumber: digitString(dto.phone_number) };
+}
+
+/** A number has no leading zeros to drop; a string keeps one digit at least ("00" -> "0"). */
+function digitString(value: number | string): string {
+  return typeof value === 'number' ? String(value) : value.replace(/^0+(?=\d)/, '');
 }
