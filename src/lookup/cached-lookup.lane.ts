@@ -5,11 +5,10 @@ import { bearerToken, hasScope } from '../auth/auth.decorator';
 import type { FastLane } from '../common/fast-lane';
 import { listItems } from './lookup.controller';
 import { MappingCache } from './mapping.cache';
-import { toPhoneNumber, type PhoneNumberDto } from './phone-number.dto';
+import { hasDigits, toPhoneNumber, type PhoneNumberDto } from './phone-number.dto';
 
 const PATH = /^\/v1\/meetings\/(\d{1,32})\/phone\/ms-open-id$/;
 const JSON_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
-const DIGITS = /^\d+$/;
 const TOP_KEYS = new Set(['operator_id', 'operator_id_type', 'phone_numbers']);
 
 /**
@@ -89,19 +88,7 @@ function plainlyValid(body: unknown): PhoneNumberDto[] | null {
     if (typeof item !== 'object' || item === null) return null;
     const number = item as Record<string, unknown>;
     for (const key in number) if (key !== 'area' && key !== 'phone_number') return null;
-    if (!digits(number.area, 1, 4) || !digits(number.phone_number, 4, 20)) return null;
+    if (!hasDigits(number.area, 1, 4) || !hasDigits(number.phone_number, 4, 20)) return null;
   }
   return list as PhoneNumberDto[];
-}
-
-/** The DTO's rule (`min` to `max` digits, as a number or a digit string), without a regex for numbers. */
-function digits(value: unknown, min: number, max: number): boolean {
-  if (typeof value === 'number') {
-    return (
-      Number.isSafeInteger(value) && value >= (min > 1 ? 10 ** (min - 1) : 0) && value < 10 ** max
-    );
-  }
-  return (
-    typeof value === 'string' && value.length >= min && value.length <= max && DIGITS.test(value)
-  );
 }

@@ -4,17 +4,31 @@ import type { PhoneNumber } from '../tencent/ms-open-id.client';
 
 /** A number or a digit string of `min` to `max` digits (Tencent's spec sends Numbers). */
 function IsDigits(min: number, max: number): PropertyDecorator {
-  const pattern = new RegExp(`^\\d{${min},${max}}$`);
   return ValidateBy({
     name: 'isDigits',
     validator: {
-      validate: (value: unknown) =>
-        (typeof value === 'number' && Number.isSafeInteger(value) && pattern.test(String(value))) ||
-        (typeof value === 'string' && pattern.test(value)),
+      validate: (value: unknown) => hasDigits(value, min, max),
       defaultMessage: (args?: ValidationArguments) =>
         `${args?.property} must be ${min} to ${max} digits, as a number or a digit string`,
     },
   });
+}
+
+const DIGITS = /^\d+$/;
+
+/**
+ * The rule of a number's parts, shared by the DTO and the lookup lane: a safe integer or a digit
+ * string, of `min` to `max` digits. Integers are compared, not printed and matched.
+ */
+export function hasDigits(value: unknown, min: number, max: number): boolean {
+  if (typeof value === 'number') {
+    return (
+      Number.isSafeInteger(value) && value >= (min > 1 ? 10 ** (min - 1) : 0) && value < 10 ** max
+    );
+  }
+  return (
+    typeof value === 'string' && value.length >= min && value.length <= max && DIGITS.test(value)
+  );
 }
 
 export class PhoneNumberDto {
