@@ -139,6 +139,9 @@ export async function runLookup(): Promise<LookupResult> {
     }
     const baseline = combineRuns(baselineRuns);
     const hits = combineRuns(hitRuns);
+    // The baseline has no fallback: stopped first, it cannot flood the output with
+    // connection errors while Redis is down.
+    await stop(baselineServer);
 
     execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'shutdown', 'nosave']);
     let fallback;
