@@ -10,6 +10,7 @@ import type { Env } from './config/env.schema';
 import { CachedLookupLane } from './lookup/cached-lookup.lane';
 import { Metrics } from './metrics/metrics';
 import { registerRequestMetrics } from './metrics/request-metrics.hook';
+import { WebhookIntakeLane } from './webhook/webhook-intake.lane';
 
 /** The HTTP server every instance runs on, production and tests alike. */
 export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapter {
@@ -20,7 +21,7 @@ export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapt
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     logController: new RequestLogController(),
     genReqId: nextRequestId,
-    // Cache-hit lookups are answered before Fastify (see CachedLookupLane).
+    // Webhook deliveries and cache-hit lookups are answered before Fastify (see useFastLanes).
     serverFactory: FastLaneServer.factory,
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
     // Lets in-flight requests finish on shutdown while new connections are refused.
@@ -45,7 +46,7 @@ export function configureApp(app: NestFastifyApplication): void {
   );
   app.enableShutdownHooks();
   registerRequestMetrics(app);
-  useCachedLookupLane(app);
+  useFastLanes(app);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -60,13 +61,20 @@ export function configureApp(app: NestFastifyApplication): void {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 
-/** Serves cache-hit lookups before Fastify, logged and timed like the requests Fastify serves. */
-function useCachedLookupLane(app: NestFastifyApplication): void {
+/**
+ * Serves the two hot paths before Fastify (WebhookIntakeLane, CachedLookupLane), logged and timed
+ * like the requests Fastify serves.
+ */
+function useFastLanes(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   const log = fastify.log as PinoLogger;
   const metrics = app.get(Metrics);
-  FastLaneServer.install(fastify, app.get(CachedLookupLane), (line) => {
-    metrics.observeRequest(line.method, line.route, line.status, line.ms / 1000);
-    if (log.isLevelEnabled('info')) logRequest(log, line);
-  });
+  FastLaneServer.install(
+    fastify,
+    [app.get(WebhookIntakeLane), app.get(CachedLookupLane)],
+    (line) => {
+      metrics.observeRequest(line.method, line.route, line.status, line.ms / 1000);
+      if (log.isLevelEnabled('info')) logRequest(log, line);
+    },
+  );
 }

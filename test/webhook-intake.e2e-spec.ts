@@ -11,6 +11,7 @@ import {
 } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { TcpProxy } from './support/tcp-proxy';
+import { WebhookIntakeLane } from '../src/webhook/webhook-intake.lane';
 import { buildEvent, encodeWebhookData, sign, signedDelivery } from './support/webhook-fixtures';
 
 const URL_PATH = '/webhooks/tencent-meeting';
@@ -18,10 +19,21 @@ const URL_PATH = '/webhooks/tencent-meeting';
 describe('Tencent webhook intake', () => {
   let databaseUrl: string;
   let t: TestApp;
+  /** Deliveries that reached Fastify (WebhookIntakeLane answers the others before it). */
+  let deliveriesReachingFastify = 0;
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    t = await startTestApp(testEnv(databaseUrl));
+    t = await startTestApp(testEnv(databaseUrl), {
+      beforeInit: (app) =>
+        app
+          .getHttpAdapter()
+          .getInstance()
+          .addHook('onRequest', (request, _reply, done) => {
+            if (request.method === 'POST') deliveriesReachingFastify += 1;
+            done();
+          }),
+    });
   });
 
   afterAll(async () => {
@@ -169,6 +181,24 @@ describe('Tencent webhook intake', () => {
       expect(await rowsFor(traceId)).toHaveLength(1);
     });
 
+    it('acknowledges before Fastify exactly as Fastify does', async () => {
+      const traceId = randomUUID();
+      const delivery = signedDelivery(PLAIN_TOKEN, buildEvent('meeting.started', { traceId }));
+      const start = deliveriesReachingFastify;
+      const lane = await post(delivery.headers, { data: delivery.data });
+      const fastify = await http()
+        .post(`${URL_PATH}?via=fastify`)
+        .set(delivery.headers)
+        .send({ data: delivery.data });
+      expect(deliveriesReachingFastify - start).toBe(1);
+      expect([lane.status, lane.headers['content-type'], lane.text]).toEqual([
+        fastify.status,
+        fastify.headers['content-type'],
+        fastify.text,
+      ]);
+      expect(await rowsFor(traceId)).toHaveLength(1);
+    });
+
     it('marks the stored event processed through the durable queue', async () => {
       const traceId = randomUUID();
       const delivery = signedDelivery(PLAIN_TOKEN, buildEvent('meeting.started', { traceId }));
@@ -257,6 +287,38 @@ describe('Tencent webhook intake', () => {
       expect(await countRows()).toBe(before);
     });
 
+    it.each(cases)('answers %s before Fastify exactly as Fastify does', async (_name, build) => {
+      const { headers, body } = build();
+      const start = deliveriesReachingFastify;
+      const lane = await post(headers, body);
+      expect(deliveriesReachingFastify - start).toBe(0);
+      // A query string makes the lane decline, and Fastify routes the delivery to the controller.
+      const fastify = await http()
+        .post(`${URL_PATH}?via=fastify`)
+        .set(headers)
+        .send(body as object);
+      expect(deliveriesReachingFastify - start).toBe(1);
+      expect([lane.status, lane.headers['content-type'], lane.text]).toEqual([
+        fastify.status,
+        fastify.headers['content-type'],
+        fastify.text,
+      ]);
+    });
+
+    it('leaves a body naming __proto__ to Fastify, which refuses it with 400', async () => {
+      const before = await countRows();
+      const start = deliveriesReachingFastify;
+      const d = signedDelivery(PLAIN_TOKEN, buildEvent('meeting.started'));
+      const res = await http()
+        .post(URL_PATH)
+        .set({ ...d.headers, 'content-type': 'application/json' })
+        .send(`{"data":"${d.data}","__proto__":{"polluted":true}}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('bad_request');
+      expect(deliveriesReachingFastify - start).toBe(1);
+      expect(await countRows()).toBe(before);
+    });
+
     it('rejects a body over the limit with 413', async () => {
       const before = await countRows();
       const res = await post({}, { data: 'a'.repeat(1024 * 1024 + 10) });
@@ -277,7 +339,10 @@ describe('Tencent webhook intake', () => {
   it('answers 503 within 2 s when Postgres is unreachable, and stores nothing', async () => {
     const proxy = await TcpProxy.start(5432);
     const proxiedUrl = databaseUrl.replace(':5432/', `:${proxy.port}/`);
-    const second = await startTestApp(testEnv(proxiedUrl));
+    const logLines: string[] = [];
+    const second = await startTestApp(testEnv(proxiedUrl, { LOG_LEVEL: 'info' }), {
+      logDestination: { write: (line: string) => logLines.push(line) },
+    });
     try {
       await proxy.close();
       const traceId = randomUUID();
@@ -291,8 +356,44 @@ describe('Tencent webhook intake', () => {
       expect(res.body.error.code).toBe('storage_unavailable');
       expect(Date.now() - started).toBeLessThan(2000);
       expect(await rowsFor(traceId)).toHaveLength(0);
+      // The error line names the cause and the id of the request it answered.
+      const entries = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const answered = entries.find((entry) => entry.msg === 'request' && entry.status === 503);
+      const failure = entries.find((entry) => String(entry.msg).startsWith('storage_unavailable'));
+      expect(failure).toMatchObject({ level: 50, context: 'Errors', reqId: answered?.reqId });
+      expect(answered?.route).toBe(URL_PATH);
     } finally {
       await second.app.close().catch(() => undefined);
+    }
+  });
+
+  it('hands deliveries to Fastify once shutdown begins, for its 503 while requests drain', async () => {
+    let reachingFastify = 0;
+    const closing = await startTestApp(testEnv(databaseUrl), {
+      beforeInit: (app) =>
+        app
+          .getHttpAdapter()
+          .getInstance()
+          .addHook('onRequest', (_request, _reply, done) => {
+            reachingFastify += 1;
+            done();
+          }),
+    });
+    try {
+      const send = () => {
+        const delivery = signedDelivery(PLAIN_TOKEN, buildEvent('meeting.started'));
+        return request(closing.app.getHttpServer())
+          .post(URL_PATH)
+          .set(delivery.headers)
+          .send({ data: delivery.data });
+      };
+      expect((await send()).status).toBe(200);
+      expect(reachingFastify).toBe(0);
+      closing.app.get(WebhookIntakeLane).onModuleDestroy();
+      expect((await send()).status).toBe(200);
+      expect(reachingFastify).toBe(1);
+    } finally {
+      await closing.close();
     }
   });
 });

@@ -2,24 +2,34 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FastLaneServer, type FastLane } from './fast-lane';
+import { FastLaneServer, parseJsonBody, sendText, type FastLane } from './fast-lane';
 import type { RequestLine } from './request-log.controller';
 
-/** Answers `{"lane": "answer"}`, throws on `{"lane": "throw"}` and declines anything else. */
+/**
+ * Answers `{"lane": "answer"}` (and `{"lane": "log"}`, writing an error line first), throws on
+ * `{"lane": "throw"}` and declines anything else.
+ */
 class TestLane implements FastLane {
-  readonly route = '/echo';
   bodiesRead = 0;
 
+  constructor(readonly route = '/echo') {}
+
   wants(request: IncomingMessage): boolean {
-    return request.method === 'POST' && request.url === '/echo';
+    return request.method === 'POST' && request.url === this.route;
   }
 
-  answer(_request: IncomingMessage, body: Buffer, response: ServerResponse): Promise<boolean> {
+  answer(
+    _request: IncomingMessage,
+    body: Buffer,
+    response: ServerResponse,
+    logError: (message: string) => void,
+  ): Promise<boolean> {
     this.bodiesRead += 1;
     const text = body.toString();
     if (text.includes('"throw"')) return Promise.reject(new Error('lane failed'));
-    if (!text.includes('"answer"')) return Promise.resolve(false);
-    response.writeHead(200, { 'content-type': 'application/json' }).end('{"from":"lane"}');
+    if (text.includes('"log"')) logError('lane logged');
+    else if (!text.includes('"answer"')) return Promise.resolve(false);
+    sendText(response, 200, 'application/json', `{"from":"lane${this.route}"}`);
     return Promise.resolve(true);
   }
 }
@@ -28,11 +38,20 @@ describe('fast lane in front of Fastify', () => {
   let fastify: FastifyInstance;
   let url: string;
   const lane = new TestLane();
+  const otherLane = new TestLane('/other');
   const answered: RequestLine[] = [];
+  const logLines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    fastify = Fastify({ serverFactory: FastLaneServer.factory, bodyLimit: 64 * 1024 });
-    FastLaneServer.install(fastify, lane, (line) => answered.push(line));
+    fastify = Fastify({
+      serverFactory: FastLaneServer.factory,
+      bodyLimit: 64 * 1024,
+      logger: {
+        level: 'error',
+        stream: { write: (line: string) => logLines.push(JSON.parse(line) as never) },
+      },
+    });
+    FastLaneServer.install(fastify, [lane, otherLane], (line) => answered.push(line));
     fastify.post('/echo', (request) => ({ from: 'fastify', body: request.body }));
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}/echo`;
@@ -42,11 +61,13 @@ describe('fast lane in front of Fastify', () => {
 
   beforeEach(() => {
     lane.bodiesRead = 0;
+    otherLane.bodiesRead = 0;
     answered.length = 0;
+    logLines.length = 0;
   });
 
-  const post = (body: string, headers: Record<string, string> = {}) =>
-    fetch(url, {
+  const post = (body: string, headers: Record<string, string> = {}, to = url) =>
+    fetch(to, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body,
@@ -54,7 +75,7 @@ describe('fast lane in front of Fastify', () => {
 
   it('lets the lane answer, and reports the answer for logs and metrics', async () => {
     const res = await post('{"lane":"answer"}');
-    expect(await res.json()).toEqual({ from: 'lane' });
+    expect(await res.json()).toEqual({ from: 'lane/echo' });
     expect(answered).toEqual([
       {
         reqId: expect.stringMatching(/^req-/),
@@ -63,6 +84,19 @@ describe('fast lane in front of Fastify', () => {
         status: 200,
         ms: expect.any(Number),
       },
+    ]);
+  });
+
+  it('shows each request to the lane that wants it', async () => {
+    const res = await post('{"lane":"answer"}', {}, url.replace('/echo', '/other'));
+    expect(await res.json()).toEqual({ from: 'lane/other' });
+    expect([lane.bodiesRead, otherLane.bodiesRead]).toEqual([0, 1]);
+  });
+
+  it("writes a lane's error line with the id of the request it answers", async () => {
+    expect((await post('{"lane":"log"}')).status).toBe(200);
+    expect(logLines).toEqual([
+      expect.objectContaining({ msg: 'lane logged', context: 'Errors', reqId: answered[0].reqId }),
     ]);
   });
 
@@ -108,8 +142,24 @@ describe('fast lane in front of Fastify', () => {
     expect(lane.bodiesRead).toBe(0);
   });
 
+  it("reads no body larger than Fastify's own limit", async () => {
+    const small = Fastify({ serverFactory: FastLaneServer.factory, bodyLimit: 100 });
+    FastLaneServer.install(small, [lane], () => undefined);
+    small.post('/echo', () => ({ from: 'fastify' }));
+    await small.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const port = (small.server.address() as AddressInfo).port;
+      const body = JSON.stringify({ lane: 'answer', padding: 'x'.repeat(200) });
+      const res = await post(body, {}, `http://127.0.0.1:${port}/echo`);
+      expect(res.status).toBe(413);
+      expect(lane.bodiesRead).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('refuses a Fastify that was not created with its server factory', () => {
-    expect(() => FastLaneServer.install(Fastify(), lane, () => undefined)).toThrow(
+    expect(() => FastLaneServer.install(Fastify(), [lane], () => undefined)).toThrow(
       'Fastify must be created with FastLaneServer.factory',
     );
   });
@@ -119,5 +169,14 @@ describe('fast lane in front of Fastify', () => {
     expect(fastify.server.keepAliveTimeout).toBe(plain.server.keepAliveTimeout);
     expect(fastify.server.requestTimeout).toBe(plain.server.requestTimeout);
     expect(fastify.server.timeout).toBe(plain.server.timeout);
+  });
+});
+
+describe('parseJsonBody', () => {
+  it('parses JSON, and leaves to Fastify what does not parse or names a poisoning key', () => {
+    expect(parseJsonBody(Buffer.from('{"a":[1,"ü"]}'))).toEqual({ a: [1, 'ü'] });
+    expect(parseJsonBody(Buffer.from('{"a":'))).toBeUndefined();
+    expect(parseJsonBody(Buffer.from('{"__proto__":{"x":1}}'))).toBeUndefined();
+    expect(parseJsonBody(Buffer.from('{"a":{"constructor":{"prototype":{}}}}'))).toBeUndefined();
   });
 });

@@ -2,13 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ApiClientsService } from '../auth/api-clients.service';
 import { bearerToken, hasScope } from '../auth/auth.decorator';
-import type { FastLane } from '../common/fast-lane';
+import { hasJsonBody, parseJsonBody, sendText, type FastLane } from '../common/fast-lane';
 import { listItems } from './lookup.controller';
 import { MappingCache } from './mapping.cache';
 import { hasDigits, toPhoneNumber, type PhoneNumberDto } from './phone-number.dto';
 
 const PATH = /^\/v1\/meetings\/(\d{1,32})\/phone\/ms-open-id$/;
-const JSON_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const TOP_KEYS = new Set(['operator_id', 'operator_id_type', 'phone_numbers']);
 
 /**
@@ -33,7 +32,7 @@ export class CachedLookupLane implements FastLane, OnModuleDestroy {
       !this.closing &&
       request.method === 'POST' &&
       request.headers.authorization !== undefined &&
-      JSON_TYPE.test(request.headers['content-type'] ?? '') &&
+      hasJsonBody(request) &&
       PATH.test(request.url ?? '')
     );
   }
@@ -41,7 +40,7 @@ export class CachedLookupLane implements FastLane, OnModuleDestroy {
   async answer(request: IncomingMessage, body: Buffer, response: ServerResponse): Promise<boolean> {
     const meetingId = PATH.exec(request.url ?? '')?.[1];
     const token = bearerToken(request.headers.authorization);
-    const numbers = plainlyValid(parseJson(body));
+    const numbers = plainlyValid(parseJsonBody(body));
     if (!meetingId || !token || !numbers) return false;
     const caller = this.clients.recentCaller(token) ?? (await this.clients.authenticate(token));
     if (!caller || !hasScope(caller, 'lookup')) return false;
@@ -51,26 +50,13 @@ export class CachedLookupLane implements FastLane, OnModuleDestroy {
       meeting_id: meetingId,
       ms_open_id_list: listItems(numbers, cached as NonNullable<(typeof cached)[number]>[]),
     });
-    response
-      .writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(text),
-      })
-      .end(text);
+    sendText(response, 200, 'application/json; charset=utf-8', text);
     return true;
   }
 
   /** Once shutdown begins, lookups go to Fastify, which answers 503 while requests drain. */
   onModuleDestroy(): void {
     this.closing = true;
-  }
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
   }
 }
 
