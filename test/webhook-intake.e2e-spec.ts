@@ -305,14 +305,18 @@ describe('Tencent webhook intake', () => {
       ]);
     });
 
-    it('leaves a body naming __proto__ to Fastify, which refuses it with 400', async () => {
+    it.each([
+      ['__proto__', '"__proto__"'],
+      ['__proto__ spelled with an escape', '"\\u005f_proto__"'],
+      ['constructor spelled with an escape', '"\\u0063onstructor"'],
+    ])('leaves a body naming %s to Fastify, which refuses it with 400', async (_name, key) => {
       const before = await countRows();
       const start = deliveriesReachingFastify;
       const d = signedDelivery(PLAIN_TOKEN, buildEvent('meeting.started'));
       const res = await http()
         .post(URL_PATH)
         .set({ ...d.headers, 'content-type': 'application/json' })
-        .send(`{"data":"${d.data}","__proto__":{"polluted":true}}`);
+        .send(`{"data":"${d.data}",${key}:{"prototype":{"polluted":true}}}`);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('bad_request');
       expect(deliveriesReachingFastify - start).toBe(1);

@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FastLaneServer, parseJsonBody, sendText, type FastLane } from './fast-lane';
 import type { RequestLine } from './request-log.controller';
 
 /**
- * Answers `{"lane": "answer"}` (and `{"lane": "log"}`, writing an error line first), throws on
- * `{"lane": "throw"}` and declines anything else.
+ * Answers `{"lane": "answer"}` (and `{"lane": "log"}`, writing an error line first, and
+ * `{"lane": "slow"}`, 100 ms later), throws on `{"lane": "throw"}` and declines anything else.
  */
 class TestLane implements FastLane {
   bodiesRead = 0;
@@ -18,7 +19,7 @@ class TestLane implements FastLane {
     return request.method === 'POST' && request.url === this.route;
   }
 
-  answer(
+  async answer(
     _request: IncomingMessage,
     body: Buffer,
     response: ServerResponse,
@@ -26,11 +27,12 @@ class TestLane implements FastLane {
   ): Promise<boolean> {
     this.bodiesRead += 1;
     const text = body.toString();
-    if (text.includes('"throw"')) return Promise.reject(new Error('lane failed'));
+    if (text.includes('"throw"')) throw new Error('lane failed');
     if (text.includes('"log"')) logError('lane logged');
-    else if (!text.includes('"answer"')) return Promise.resolve(false);
+    else if (text.includes('"slow"')) await sleep(100);
+    else if (!text.includes('"answer"')) return false;
     sendText(response, 200, 'application/json', `{"from":"lane${this.route}"}`);
-    return Promise.resolve(true);
+    return true;
   }
 }
 
@@ -98,6 +100,23 @@ describe('fast lane in front of Fastify', () => {
     expect(logLines).toEqual([
       expect.objectContaining({ msg: 'lane logged', context: 'Errors', reqId: answered[0].reqId }),
     ]);
+  });
+
+  it('reports no answer to a client that went away before it', async () => {
+    const body = '{"lane":"slow"}';
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /echo HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n` +
+        `content-length: ${body.length}\r\n\r\n${body}`,
+    );
+    await expect.poll(() => lane.bodiesRead).toBe(1);
+    socket.destroy();
+    await sleep(200);
+    expect(answered).toEqual([]);
+    // The same slow answer to a client that waits is reported.
+    expect((await post(body)).status).toBe(200);
+    await expect.poll(() => answered.length).toBe(1);
   });
 
   it('hands a declined request to Fastify with the body the lane read', async () => {
@@ -173,10 +192,13 @@ describe('fast lane in front of Fastify', () => {
 });
 
 describe('parseJsonBody', () => {
-  it('parses JSON, and leaves to Fastify what does not parse or names a poisoning key', () => {
+  it('parses JSON, and leaves to Fastify what does not parse or may name a poisoning key', () => {
     expect(parseJsonBody(Buffer.from('{"a":[1,"ü"]}'))).toEqual({ a: [1, 'ü'] });
     expect(parseJsonBody(Buffer.from('{"a":'))).toBeUndefined();
     expect(parseJsonBody(Buffer.from('{"__proto__":{"x":1}}'))).toBeUndefined();
     expect(parseJsonBody(Buffer.from('{"a":{"constructor":{"prototype":{}}}}'))).toBeUndefined();
+    // JSON.parse turns these escapes into the same keys.
+    expect(parseJsonBody(Buffer.from('{"\\u005f_proto__":{"x":1}}'))).toBeUndefined();
+    expect(parseJsonBody(Buffer.from('{"\\u0063onstructor":{"prototype":{}}}'))).toBeUndefined();
   });
 });

@@ -49,11 +49,14 @@ export function hasJsonBody(request: IncomingMessage): boolean {
 
 /**
  * The body as JSON, or undefined for what Fastify's parser must judge: text that does not parse,
- * and text naming `__proto__` or `constructor`, which Fastify's parser refuses as poisoning.
+ * and text that names `__proto__` or `constructor` (which Fastify's parser refuses as poisoning)
+ * or holds an escape, which could spell them.
  */
 export function parseJsonBody(body: Buffer): unknown {
   const text = body.toString('utf8');
-  if (text.includes('__proto__') || text.includes('constructor')) return undefined;
+  if (text.includes('\\') || text.includes('__proto__') || text.includes('constructor')) {
+    return undefined;
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -135,23 +138,28 @@ export class FastLaneServer extends Server {
     const started = performance.now();
     const reqId = nextRequestId();
     const logError = (message: string) => this.log?.error({ reqId, context: 'Errors' }, message);
+    // A lane's answer is reported once it has left, as Fastify reports its own: an answer to a
+    // client that went away is neither logged nor timed.
+    const report = () =>
+      this.onAnswered({
+        reqId,
+        method: request.method ?? '',
+        route: lane.route,
+        status: response.statusCode,
+        ms: performance.now() - started,
+      });
+    response.once('finish', report);
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       const decline = () => {
+        response.off('finish', report);
         declinedBodies.set(request, body);
         this.fastify(request, response);
       };
       lane.answer(request, body, response, logError).then((answered) => {
-        if (!answered) return decline();
-        this.onAnswered({
-          reqId,
-          method: request.method ?? '',
-          route: lane.route,
-          status: response.statusCode,
-          ms: performance.now() - started,
-        });
+        if (!answered) decline();
       }, decline);
     });
   }
