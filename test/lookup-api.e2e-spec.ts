@@ -9,6 +9,7 @@ import { deliver } from './support/deliver';
 import { SseClient } from './support/sse-client';
 import { TcpProxy } from './support/tcp-proxy';
 import {
+  countRequestsReachingFastify,
   ADMIN_TOKEN,
   startTestApp,
   TENCENT_CREDENTIALS,
@@ -26,7 +27,9 @@ describe('lookup API for meeting-control services', () => {
   let b: TestApp;
   let token: string;
   /** Lookups that reached Fastify on instance B (the lane answers cache hits before it). */
-  let lookupsReachingFastify = 0;
+  const lookupsReachingFastify = countRequestsReachingFastify((request) =>
+    request.url.endsWith('/phone/ms-open-id'),
+  );
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
@@ -42,14 +45,7 @@ describe('lookup API for meeting-control services', () => {
       testEnv(databaseUrl, { ...overrides, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0` }),
     );
     b = await startTestApp(testEnv(databaseUrl, overrides), {
-      beforeInit: (app) =>
-        app
-          .getHttpAdapter()
-          .getInstance()
-          .addHook('onRequest', (request, _reply, done) => {
-            if (request.url.endsWith('/phone/ms-open-id')) lookupsReachingFastify += 1;
-            done();
-          }),
+      beforeInit: lookupsReachingFastify.beforeInit,
     });
     token = (await a.app.get(ApiClientsService).create('meeting-control', ['lookup'])).token;
   });
@@ -257,16 +253,16 @@ describe('lookup API for meeting-control services', () => {
     const meetingId = await resolvedCaller('13700000013', 'lane-1');
     const number = { area: 86, phone_number: 13700000013 };
     const path = `/v1/meetings/${meetingId}/phone/ms-open-id`;
-    const start = lookupsReachingFastify;
+    const start = lookupsReachingFastify.count;
     expect((await lookup(meetingId, [number], b)).status).toBe(200);
-    expect(lookupsReachingFastify - start).toBe(1);
+    expect(lookupsReachingFastify.count - start).toBe(1);
     const hit = await lookup(meetingId, [number], b);
     expect(hit.body).toEqual({
       meeting_id: meetingId,
       ms_open_id_list: [{ ...number, ms_open_id: 'lane-1', status: 'connected' }],
     });
     expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(lookupsReachingFastify - start).toBe(1);
+    expect(lookupsReachingFastify.count - start).toBe(1);
 
     // What the lane cannot answer for certain goes on, with its body, to Fastify and the controller.
     const tracked = await count(`SELECT count(*) AS n FROM tracked_numbers`, []);
@@ -287,7 +283,7 @@ describe('lookup API for meeting-control services', () => {
       .set({ authorization: 'Bearer pt_not-a-token' })
       .send({ phone_numbers: [number] });
     expect(wrongScope.status).toBe(401);
-    expect(lookupsReachingFastify - start).toBe(4);
+    expect(lookupsReachingFastify.count - start).toBe(4);
     expect(await count(`SELECT count(*) AS n FROM tracked_numbers`, [])).toBe(tracked);
   });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import {
+  countRequestsReachingFastify,
   AES_KEY,
   AES_TOKEN,
   PLAIN_TOKEN,
@@ -20,19 +21,14 @@ describe('Tencent webhook intake', () => {
   let databaseUrl: string;
   let t: TestApp;
   /** Deliveries that reached Fastify (WebhookIntakeLane answers the others before it). */
-  let deliveriesReachingFastify = 0;
+  const deliveriesReachingFastify = countRequestsReachingFastify(
+    (request) => request.method === 'POST',
+  );
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
     t = await startTestApp(testEnv(databaseUrl), {
-      beforeInit: (app) =>
-        app
-          .getHttpAdapter()
-          .getInstance()
-          .addHook('onRequest', (request, _reply, done) => {
-            if (request.method === 'POST') deliveriesReachingFastify += 1;
-            done();
-          }),
+      beforeInit: deliveriesReachingFastify.beforeInit,
     });
   });
 
@@ -47,6 +43,8 @@ describe('Tencent webhook intake', () => {
       .post(URL_PATH)
       .set(headers)
       .send(body as object);
+  /** What a client sees of an answer: status, content type and body. */
+  const answerOf = (res: request.Response) => [res.status, res.headers['content-type'], res.text];
   const countRows = async (): Promise<number> =>
     Number((await t.db.query('SELECT count(*) AS n FROM webhook_events'))[0].n);
   const rowsFor = (traceId: string) =>
@@ -184,18 +182,14 @@ describe('Tencent webhook intake', () => {
     it('acknowledges before Fastify exactly as Fastify does', async () => {
       const traceId = randomUUID();
       const delivery = signedDelivery(PLAIN_TOKEN, buildEvent('meeting.started', { traceId }));
-      const start = deliveriesReachingFastify;
+      const start = deliveriesReachingFastify.count;
       const lane = await post(delivery.headers, { data: delivery.data });
       const fastify = await http()
         .post(`${URL_PATH}?via=fastify`)
         .set(delivery.headers)
         .send({ data: delivery.data });
-      expect(deliveriesReachingFastify - start).toBe(1);
-      expect([lane.status, lane.headers['content-type'], lane.text]).toEqual([
-        fastify.status,
-        fastify.headers['content-type'],
-        fastify.text,
-      ]);
+      expect(deliveriesReachingFastify.count - start).toBe(1);
+      expect(answerOf(lane)).toEqual(answerOf(fastify));
       expect(await rowsFor(traceId)).toHaveLength(1);
     });
 
@@ -289,20 +283,16 @@ describe('Tencent webhook intake', () => {
 
     it.each(cases)('answers %s before Fastify exactly as Fastify does', async (_name, build) => {
       const { headers, body } = build();
-      const start = deliveriesReachingFastify;
+      const start = deliveriesReachingFastify.count;
       const lane = await post(headers, body);
-      expect(deliveriesReachingFastify - start).toBe(0);
+      expect(deliveriesReachingFastify.count - start).toBe(0);
       // A query string makes the lane decline, and Fastify routes the delivery to the controller.
       const fastify = await http()
         .post(`${URL_PATH}?via=fastify`)
         .set(headers)
         .send(body as object);
-      expect(deliveriesReachingFastify - start).toBe(1);
-      expect([lane.status, lane.headers['content-type'], lane.text]).toEqual([
-        fastify.status,
-        fastify.headers['content-type'],
-        fastify.text,
-      ]);
+      expect(deliveriesReachingFastify.count - start).toBe(1);
+      expect(answerOf(lane)).toEqual(answerOf(fastify));
     });
 
     it.each([
@@ -311,7 +301,7 @@ describe('Tencent webhook intake', () => {
       ['constructor spelled with an escape', '"\\u0063onstructor"'],
     ])('leaves a body naming %s to Fastify, which refuses it with 400', async (_name, key) => {
       const before = await countRows();
-      const start = deliveriesReachingFastify;
+      const start = deliveriesReachingFastify.count;
       const d = signedDelivery(PLAIN_TOKEN, buildEvent('meeting.started'));
       const res = await http()
         .post(URL_PATH)
@@ -319,7 +309,7 @@ describe('Tencent webhook intake', () => {
         .send(`{"data":"${d.data}",${key}:{"prototype":{"polluted":true}}}`);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('bad_request');
-      expect(deliveriesReachingFastify - start).toBe(1);
+      expect(deliveriesReachingFastify.count - start).toBe(1);
       expect(await countRows()).toBe(before);
     });
 
@@ -372,16 +362,9 @@ describe('Tencent webhook intake', () => {
   });
 
   it('hands deliveries to Fastify once shutdown begins, for its 503 while requests drain', async () => {
-    let reachingFastify = 0;
+    const reachingFastify = countRequestsReachingFastify();
     const closing = await startTestApp(testEnv(databaseUrl), {
-      beforeInit: (app) =>
-        app
-          .getHttpAdapter()
-          .getInstance()
-          .addHook('onRequest', (_request, _reply, done) => {
-            reachingFastify += 1;
-            done();
-          }),
+      beforeInit: reachingFastify.beforeInit,
     });
     try {
       const send = () => {
@@ -392,10 +375,10 @@ describe('Tencent webhook intake', () => {
           .send({ data: delivery.data });
       };
       expect((await send()).status).toBe(200);
-      expect(reachingFastify).toBe(0);
+      expect(reachingFastify.count).toBe(0);
       closing.app.get(WebhookIntakeLane).onModuleDestroy();
       expect((await send()).status).toBe(200);
-      expect(reachingFastify).toBe(1);
+      expect(reachingFastify.count).toBe(1);
     } finally {
       await closing.close();
     }
