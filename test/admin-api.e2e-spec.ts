@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
 import { JobQueue, WEBHOOK_EVENT_DEAD_QUEUE } from '../src/queue/job-queue';
-import type { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
 import { ADMIN_TOKEN, type TestApp } from './support/test-app';
 import { startTestStack, type TestStack } from './support/test-stack';

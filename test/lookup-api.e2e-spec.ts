@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
 import { RedisClient } from '../src/redis/redis.module';
-import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
 import { SseClient } from './support/sse-client';
 import { TcpProxy } from './support/tcp-proxy';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
-import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
 import { TcpProxy } from './support/tcp-proxy';
 import {
@@ -15,7 +15,8 @@ import {
   type TestApp,
 } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
-import { buildEvent, signedDelivery } from './support/webhook-fixtures';
+import { signedDelivery } from '../tools/webhook-delivery';
+import { buildEvent } from './support/webhook-fixtures';
 
 /** The numbers of the scenario, each in every spelling a leak could take. */
 const NUMBERS = ['13812340001', '13812340002', '13812340003'];

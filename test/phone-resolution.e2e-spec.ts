@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookEventProcessor } from '../src/tracking/webhook-event.processor';
-import type { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
 import type { TestApp } from './support/test-app';
 import { startTestStack, type TestStack } from './support/test-stack';

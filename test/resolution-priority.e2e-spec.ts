@@ -4,7 +4,7 @@ import { ApiClientsService } from '../src/auth/api-clients.service';
 import { Metrics } from '../src/metrics/metrics';
 import { RedisClient } from '../src/redis/redis.module';
 import { UpstreamRateLimiter } from '../src/tencent/upstream-rate-limiter';
-import type { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
 import { testEnv, type TestApp } from './support/test-app';
 import { startTestStack, type TestStack } from './support/test-stack';

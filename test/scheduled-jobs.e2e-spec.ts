@@ -11,7 +11,7 @@ import { StaleMeetingsJob } from '../src/scheduling/stale-meetings.job';
 import { WebhookSweepJob } from '../src/scheduling/webhook-sweep.job';
 import { ChangeFeed } from '../src/tracking/change-feed';
 import type { TrackingChange } from '../src/tracking/tracking-change';
-import { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { buildEvent } from './support/webhook-fixtures';

@@ -1,13 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeTencentServer } from './fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { ADMIN_TOKEN, AES_KEY, AES_TOKEN, type TestApp } from './support/test-app';
 import { startTestStack, type TestStack } from './support/test-stack';
-import { play, type CheckResult } from './simulator/player';
-import { buildScenario, type Scenario } from './simulator/scenario';
-import { ServiceClient } from './simulator/service-client';
-import { truthBefore, type Truth } from './simulator/truth';
-import { settle } from './simulator/verify';
+import { play, type CheckResult } from '../tools/simulator/player';
+import { buildScenario, type Scenario } from '../tools/simulator/scenario';
+import { ServiceClient } from '../tools/simulator/service-client';
+import { truthBefore, type Truth } from '../tools/simulator/truth';
+import { settle } from '../tools/simulator/verify';
 
 describe('the simulator scenario against the real app', () => {
   let stack: TestStack;

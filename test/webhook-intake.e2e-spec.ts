@@ -13,7 +13,8 @@ import {
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { TcpProxy } from './support/tcp-proxy';
 import { WebhookIntakeLane } from '../src/webhook/webhook-intake.lane';
-import { buildEvent, encodeWebhookData, sign, signedDelivery } from './support/webhook-fixtures';
+import { encodeWebhookData, sign, signedDelivery } from '../tools/webhook-delivery';
+import { buildEvent } from './support/webhook-fixtures';
 
 const URL_PATH = '/webhooks/tencent-meeting';
 

@@ -10,7 +10,8 @@ import {
 } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { computeWebhookSignature } from '../../src/webhook/webhook-signature';
-import { buildEvent, sign, signedDelivery } from '../support/webhook-fixtures';
+import { sign, signedDelivery } from '../../tools/webhook-delivery';
+import { buildEvent } from '../support/webhook-fixtures';
 
 const REQUESTS = 10_000;
 

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AES_KEY, AES_TOKEN, startTestApp, testEnv, type TestApp } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
-import { signedDelivery } from '../support/webhook-fixtures';
+import { signedDelivery } from '../../tools/webhook-delivery';
 import { inParallel, joinEvents, processedEvents, traceIds } from './scenario';
 import { ensureServices, stopPostgres } from './services';
 

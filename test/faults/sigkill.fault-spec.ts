@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort } from '../../bench/bench-kit';
-import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
+import { freePort } from '../../tools/service-process';
+import { FakeTencentServer } from '../../tools/fake-tencent/fake-tencent-server';
 import {
   ADMIN_TOKEN,
   AES_KEY,
@@ -13,7 +13,7 @@ import {
   TENCENT_CREDENTIALS,
 } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
-import { signedDelivery } from '../support/webhook-fixtures';
+import { signedDelivery } from '../../tools/webhook-delivery';
 import { inParallel, joinEvents, traceIds } from './scenario';
 
 /** The service compiled on its own, so other builds in the repository cannot disturb it. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
+import { FakeTencentServer } from '../../tools/fake-tencent/fake-tencent-server';
 import {
   AES_KEY,
   AES_TOKEN,
@@ -11,7 +11,8 @@ import {
   type TestApp,
 } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
-import { buildEvent, signedDelivery } from '../support/webhook-fixtures';
+import { signedDelivery } from '../../tools/webhook-delivery';
+import { buildEvent } from '../support/webhook-fixtures';
 import { processedEvents } from './scenario';
 
 const MEETINGS = 6;

@@ -1,7 +1,7 @@
 import { CircuitState } from 'cockatiel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MsOpenIdClient } from '../../src/tencent/ms-open-id.client';
-import type { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
+import type { FakeTencentServer } from '../../tools/fake-tencent/fake-tencent-server';
 import { deliver } from '../support/deliver';
 import type { TestApp } from '../support/test-app';
 import { startTestStack, type TestStack } from '../support/test-stack';

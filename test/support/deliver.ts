@@ -2,7 +2,7 @@ import request from 'supertest';
 import { expect } from 'vitest';
 import type { TestApp } from './test-app';
 import { AES_KEY, AES_TOKEN } from './test-app';
-import { signedDelivery } from './webhook-fixtures';
+import { signedDelivery } from '../../tools/webhook-delivery';
 
 /** Posts a plaintext event as Tencent would (signed, AES-encrypted) and expects it stored. */
 export async function deliver(t: TestApp, plaintext: string): Promise<void> {

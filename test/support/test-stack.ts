@@ -1,4 +1,7 @@
-import { FakeTencentServer, type FakeTencentOptions } from '../fake-tencent/fake-tencent-server';
+import {
+  FakeTencentServer,
+  type FakeTencentOptions,
+} from '../../tools/fake-tencent/fake-tencent-server';
 import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from './test-app';
 import { createTestDatabase, dropTestDatabase } from './test-database';
 

@@ -1,18 +1,17 @@
 import { Client } from 'pg';
-import { buildTencentHeaders } from '../src/tencent/tencent-request-signer';
-import { FakeTencentServer } from '../test/fake-tencent/fake-tencent-server';
+import { buildTencentHeaders } from '../../src/tencent/tencent-request-signer';
+import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
 import {
   apiToken,
-  BENCH_SECRETS,
   failOn,
   meetingEvent,
   percentile,
   saveResult,
   signedWebhook,
   startServiceWithFakeTencent,
-  stop,
   type LoadRequest,
 } from './bench-kit';
+import { DEV_SECRETS, stop } from '../service-process';
 
 /**
  * Join -> resolved: time from posting a phone caller's join webhook (its number registered
@@ -125,20 +124,20 @@ export async function runResolve(): Promise<ResolveResult> {
 /** The floor: p95 of one signed ms-open-id call made straight to a fake Tencent, in ms. */
 async function upstreamAlone(): Promise<number> {
   const fake = new FakeTencentServer({
-    secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
-    secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
-    appId: BENCH_SECRETS.TENCENT_APP_ID,
+    secretId: DEV_SECRETS.TENCENT_SECRET_ID,
+    secretKey: DEV_SECRETS.TENCENT_SECRET_KEY,
+    appId: DEV_SECRETS.TENCENT_APP_ID,
   });
   fake.setLatency(UPSTREAM_LATENCY_MS);
   const baseUrl = await fake.start();
   const credentials = {
-    secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
-    secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
-    appId: BENCH_SECRETS.TENCENT_APP_ID,
+    secretId: DEV_SECRETS.TENCENT_SECRET_ID,
+    secretKey: DEV_SECRETS.TENCENT_SECRET_KEY,
+    appId: DEV_SECRETS.TENCENT_APP_ID,
   };
   const requestUri = '/v1/meetings/30000000000/phone/ms-open-id';
   const body = JSON.stringify({
-    operator_id: BENCH_SECRETS.TENCENT_OPERATOR_ID,
+    operator_id: DEV_SECRETS.TENCENT_OPERATOR_ID,
     operator_id_type: 1,
     phone_numbers: [{ area: 86, phone_number: number(0, 0) }],
   });

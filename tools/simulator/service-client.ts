@@ -1,4 +1,4 @@
-import { signedDelivery } from '../support/webhook-fixtures';
+import { signedDelivery } from '../webhook-delivery';
 import type { Line } from './scenario';
 
 /** Where the service is and the secrets it was configured with. */

@@ -5,21 +5,23 @@ import Redis from 'ioredis';
 import {
   apiToken,
   failOn,
-  freePort,
-  freshDatabase,
   printTable,
   runLoad,
   saveResult,
   seedMappings,
-  SERVICE_SCRIPT,
   combineRuns,
-  serviceEnv,
-  startNode,
-  stop,
   type LoadRequest,
   type LoadResult,
   type SeededMapping,
 } from './bench-kit';
+import {
+  freePort,
+  freshDatabase,
+  SERVICE_SCRIPT,
+  serviceEnv,
+  startNode,
+  stop,
+} from '../service-process';
 
 /**
  * Lookups: authenticated cache-hit ms-open-id lookups over 10,000 preloaded mappings through the

@@ -1,13 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { aesKeyBytes } from '../src/webhook/webhook-secrets';
-import { computeWebhookSignature } from '../src/webhook/webhook-signature';
-import { FakeTencentServer } from '../test/fake-tencent/fake-tencent-server';
+import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
+import {
+  DEV_SECRETS,
+  freePort,
+  freshDatabase,
+  SERVICE_SCRIPT,
+  serviceEnv,
+  startNode,
+} from '../service-process';
+import { signedDelivery } from '../webhook-delivery';
 
 /** Shared by the benchmarks: processes, load, databases and the result table. */
 
@@ -18,45 +24,6 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   ok: number;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
-
-/** Starts `node script` and waits until its port accepts HTTP requests. */
-export async function startNode(
-  script: string,
-  env: Record<string, string>,
-  port: number,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
-    try {
-      await fetch(`http://127.0.0.1:${port}/`);
-      return child;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${script} did not start`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
-export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 export interface LoadRequest {
@@ -126,42 +93,6 @@ export function residentMemory(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
 }
 
-/** Drops and creates a database for a benchmark. */
-export async function freshDatabase(name: string): Promise<string> {
-  const server = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-  const client = new Client({ connectionString: `${server}/postgres` });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await client.query(`CREATE DATABASE "${name}"`);
-  await client.end();
-  return `${server}/${name}`;
-}
-
-export const BENCH_SECRETS = {
-  TENCENT_WEBHOOK_TOKEN: 'benchToken000000000000000',
-  TENCENT_WEBHOOK_AES_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8',
-  TENCENT_SECRET_ID: 'bench-secret-id',
-  TENCENT_SECRET_KEY: 'bench-secret-key',
-  TENCENT_APP_ID: 'bench-app-id',
-  TENCENT_OPERATOR_ID: 'bench-operator',
-  ADMIN_TOKEN: 'bench-admin-token-000000000000000000000',
-};
-
-/** The whole service (compiled) with the benchmark's secrets. */
-export function serviceEnv(port: number, databaseUrl: string, extra: Record<string, string> = {}) {
-  return {
-    ...BENCH_SECRETS,
-    PORT: String(port),
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'warn',
-    // The heap limit the Dockerfile and `npm run start:prod` give the service.
-    NODE_OPTIONS: '--max-old-space-size=128',
-    ...extra,
-  };
-}
-
-export const SERVICE_SCRIPT = join(__dirname, '../src/main.js');
-
 export function printTable(title: string, rows: LoadResult[]): void {
   console.log(`\n${title}`);
   console.log('| target | req/s | p50 ms | p99 ms | non-2xx |');
@@ -175,34 +106,22 @@ export function printTable(title: string, rows: LoadResult[]): void {
 
 /** Keeps the figures for `npm run bench`, which prints them all in one table. */
 export function saveResult(name: string, result: unknown): void {
-  const dir = join(__dirname, '../../bench/results');
+  const dir = join(__dirname, '../../../tools/bench/results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.json`), JSON.stringify(result, null, 2));
 }
 
-let nonce = 100_000;
-
 /** A webhook delivery as Tencent sends it in AES mode: encrypted, base64, signed. */
 export function signedWebhook(plaintext: string): LoadRequest {
-  const key = aesKeyBytes(BENCH_SECRETS.TENCENT_WEBHOOK_AES_KEY);
-  const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16));
-  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64');
-  const timestamp = String(Date.now());
-  nonce += 1;
+  const { headers, data } = signedDelivery(
+    DEV_SECRETS.TENCENT_WEBHOOK_TOKEN,
+    plaintext,
+    DEV_SECRETS.TENCENT_WEBHOOK_AES_KEY,
+  );
   return {
     method: 'POST',
     path: '/webhooks/tencent-meeting',
-    headers: {
-      'content-type': 'application/json',
-      timestamp,
-      nonce: String(nonce),
-      signature: computeWebhookSignature(
-        BENCH_SECRETS.TENCENT_WEBHOOK_TOKEN,
-        timestamp,
-        String(nonce),
-        data,
-      ),
-    },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ data }),
   };
 }
@@ -213,7 +132,7 @@ export async function apiToken(port: number, scopes: string[] = ['lookup']): Pro
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      authorization: `Bearer ${BENCH_SECRETS.ADMIN_TOKEN}`,
+      authorization: `Bearer ${DEV_SECRETS.ADMIN_TOKEN}`,
     },
     body: JSON.stringify({ name: 'bench', scopes }),
   });
@@ -304,9 +223,9 @@ export async function startServiceWithFakeTencent(
   latencyMs: number,
 ): Promise<{ fake: FakeTencentServer; databaseUrl: string; port: number; service: ChildProcess }> {
   const fake = new FakeTencentServer({
-    secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
-    secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
-    appId: BENCH_SECRETS.TENCENT_APP_ID,
+    secretId: DEV_SECRETS.TENCENT_SECRET_ID,
+    secretKey: DEV_SECRETS.TENCENT_SECRET_KEY,
+    appId: DEV_SECRETS.TENCENT_APP_ID,
     ratePerMinute: 300,
   });
   fake.setLatency(latencyMs);

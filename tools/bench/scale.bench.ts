@@ -10,10 +10,10 @@ import {
   seedMappings,
   signedWebhook,
   startServiceWithFakeTencent,
-  stop,
   type LoadRequest,
   type SeededMapping,
 } from './bench-kit';
+import { stop } from '../service-process';
 
 /**
  * Scale: 1,000 meetings with 10 phone callers each, all joining within one minute, against the

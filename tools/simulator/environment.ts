@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {
-  BENCH_SECRETS,
+  DEV_SECRETS,
   freePort,
   freshDatabase,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
   stop,
-} from '../../bench/bench-kit';
+} from '../service-process';
 import { FakeTencentServer, type FakeTencentOptions } from '../fake-tencent/fake-tencent-server';
 import { FlakyUpstream } from './flaky-upstream';
 import type { ServiceTarget } from './service-client';
@@ -39,9 +39,9 @@ export interface Environment {
 export async function startOwnService(options: UpstreamOptions): Promise<Environment> {
   const tencent = await startTencent(
     {
-      secretId: BENCH_SECRETS.TENCENT_SECRET_ID,
-      secretKey: BENCH_SECRETS.TENCENT_SECRET_KEY,
-      appId: BENCH_SECRETS.TENCENT_APP_ID,
+      secretId: DEV_SECRETS.TENCENT_SECRET_ID,
+      secretKey: DEV_SECRETS.TENCENT_SECRET_KEY,
+      appId: DEV_SECRETS.TENCENT_APP_ID,
     },
     options,
     0,
@@ -61,9 +61,9 @@ export async function startOwnService(options: UpstreamOptions): Promise<Environ
     return {
       target: {
         baseUrl: `http://127.0.0.1:${port}`,
-        adminToken: BENCH_SECRETS.ADMIN_TOKEN,
-        webhookToken: BENCH_SECRETS.TENCENT_WEBHOOK_TOKEN,
-        aesKey: BENCH_SECRETS.TENCENT_WEBHOOK_AES_KEY,
+        adminToken: DEV_SECRETS.ADMIN_TOKEN,
+        webhookToken: DEV_SECRETS.TENCENT_WEBHOOK_TOKEN,
+        aesKey: DEV_SECRETS.TENCENT_WEBHOOK_AES_KEY,
       },
       fake: tencent.fake,
       upstream: tencent.upstream,
@@ -107,9 +107,9 @@ export async function useRunningService(options: RunningServiceOptions): Promise
   }
   const tencent = await startTencent(
     {
-      secretId: env.TENCENT_SECRET_ID ?? BENCH_SECRETS.TENCENT_SECRET_ID,
-      secretKey: env.TENCENT_SECRET_KEY ?? BENCH_SECRETS.TENCENT_SECRET_KEY,
-      appId: env.TENCENT_APP_ID ?? BENCH_SECRETS.TENCENT_APP_ID,
+      secretId: env.TENCENT_SECRET_ID ?? DEV_SECRETS.TENCENT_SECRET_ID,
+      secretKey: env.TENCENT_SECRET_KEY ?? DEV_SECRETS.TENCENT_SECRET_KEY,
+      appId: env.TENCENT_APP_ID ?? DEV_SECRETS.TENCENT_APP_ID,
       sdkId: env.TENCENT_SDK_ID || undefined,
     },
     options,

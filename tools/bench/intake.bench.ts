@@ -3,20 +3,22 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import {
   failOn,
-  freePort,
-  freshDatabase,
   printTable,
   runLoad,
   saveResult,
-  SERVICE_SCRIPT,
   combineRuns,
-  serviceEnv,
   signedWebhook,
-  startNode,
-  stop,
   type LoadRequest,
   type LoadResult,
 } from './bench-kit';
+import {
+  freePort,
+  freshDatabase,
+  SERVICE_SCRIPT,
+  serviceEnv,
+  startNode,
+  stop,
+} from '../service-process';
 
 /**
  * Webhook intake: signed, AES-encrypted ~1 KB events with distinct trace_ids, 50 connections,

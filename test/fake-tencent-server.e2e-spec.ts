@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTencentHeaders } from '../../src/tencent/tencent-request-signer';
-import { FakeTencentServer } from './fake-tencent-server';
+import { buildTencentHeaders } from '../src/tencent/tencent-request-signer';
+import { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 
 const credentials = { secretId: 'sid', secretKey: 'skey', appId: 'app' };
 

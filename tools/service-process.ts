@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+/** Running the compiled service as its own process, as the benchmarks and the simulator do. */
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** Starts `node script` and waits until its port accepts HTTP requests. */
+export async function startNode(
+  script: string,
+  env: Record<string, string>,
+  port: number,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return child;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${script} did not start`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Drops and creates a database for a benchmark or a simulation. */
+export async function freshDatabase(name: string): Promise<string> {
+  const server = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+  const client = new Client({ connectionString: `${server}/postgres` });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.query(`CREATE DATABASE "${name}"`);
+  await client.end();
+  return `${server}/${name}`;
+}
+
+export const DEV_SECRETS = {
+  TENCENT_WEBHOOK_TOKEN: 'devToken00000000000000000',
+  TENCENT_WEBHOOK_AES_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8',
+  TENCENT_SECRET_ID: 'dev-secret-id',
+  TENCENT_SECRET_KEY: 'dev-secret-key',
+  TENCENT_APP_ID: 'dev-app-id',
+  TENCENT_OPERATOR_ID: 'dev-operator',
+  ADMIN_TOKEN: 'dev-admin-token-00000000000000000000000',
+};
+
+/** The environment of the whole service (compiled) with the tools' secrets. */
+export function serviceEnv(port: number, databaseUrl: string, extra: Record<string, string> = {}) {
+  return {
+    ...DEV_SECRETS,
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    // The heap limit the Dockerfile and `npm run start:prod` give the service.
+    NODE_OPTIONS: '--max-old-space-size=128',
+    ...extra,
+  };
+}
+
+export const SERVICE_SCRIPT = join(__dirname, '../src/main.js');
