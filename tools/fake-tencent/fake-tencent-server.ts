@@ -1,13 +1,29 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { FaultPlan, type Fault } from './fault-plan';
+import { control, isControlEndpoint, namedTargets } from './meeting-control';
+import {
+  Meetings,
+  type JoinOptions,
+  type ParticipantView,
+  type RosterEntry,
+} from './meeting-state';
+import { operatorRefusal } from './operator-check';
+import { calloutPage, msOpenIds } from './phone-endpoints';
+import { realTimeParticipants, type UnknownMeetingRoster } from './real-time-participants';
+import { RequestSignatureCheck } from './request-signature';
+import { errorAnswer, invalidParameters, type Answer, type Json } from './tencent-answer';
+import { matchRoute, type FakeEndpoint, type RouteMatch } from './tencent-routes';
+
+export type { Fault };
 
 /**
  * A fake Tencent Meeting REST API: a real HTTP server that checks every request's X-TC-*
  * signature with its own code (written from Tencent's description, not shared with the
- * service), answers ms-open-id only for calls it was told are connected, lists the outbound
- * calls it was told of, and can be told to fail, hang, answer slowly or enforce Tencent's
- * per-minute limit.
+ * service), keeps its own truth of each meeting (who is in it now, and every ms_open_id each
+ * number ever had), answers the ms-open-id lookup, the callout list and the live roster from
+ * it, lets phone callers be muted, kicked and renamed, and can be told to fail, hang, answer
+ * slowly or enforce Tencent's per-minute limit.
  */
 
 export interface FakeTencentOptions {
@@ -18,12 +34,10 @@ export interface FakeTencentOptions {
   sdkId?: string;
   /** Tencent's limit per app: calls in any 60-s window beyond this answer 190310. */
   ratePerMinute?: number;
-}
-
-export interface Fault {
-  status: number;
-  errorCode?: number;
-  message?: string;
+  /** The meeting's host; when set, a request naming another operator answers 9042. */
+  operatorId?: string;
+  /** The roster's answer for a meeting the fake never heard of (default `init`). */
+  unknownMeetingRoster?: UnknownMeetingRoster;
 }
 
 export interface RecordedRequest {
@@ -33,39 +47,30 @@ export interface RecordedRequest {
   numbersAsked: number;
   status: number;
   time: number;
+  /** The parsed JSON body, when the request had one. */
+  body?: unknown;
+  /** The ms_open_ids a mutes, kickout or names call named, whatever it was answered. */
+  targets?: string[];
 }
-
-interface Connection {
-  area: string;
-  phoneNumber: string;
-  msOpenId: string;
-}
-
-type Json = Record<string, unknown>;
-
-const MS_OPEN_ID_PATH = /^\/v1\/meetings\/([^/]+)\/phone\/ms-open-id$/;
-const CALLOUT_PATH = /^\/v1\/meeting\/([^/]+)\/phone\/callout$/;
 
 export class FakeTencentServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  /** Every id a number ever had per meeting: Tencent answers history too. */
-  private readonly connections = new Map<string, Connection[]>();
-  private readonly callouts = new Map<string, (Connection & { status: string })[]>();
-  private readonly seenNonces = new Map<string, number>();
+  private readonly signature: RequestSignatureCheck;
+  private readonly meetings = new Meetings();
+  private readonly faults: FaultPlan;
   private readonly inFlight = new Map<string, number>();
   private readonly maxInFlight = new Map<string, number>();
   private readonly hung = new Set<ServerResponse>();
-  private faults: { fault: Fault; remaining: number }[] = [];
-  private hangs = 0;
   private latencyMs = 0;
-  private recent: number[] = [];
 
   readonly requests: RecordedRequest[] = [];
   badSignatureCount = 0;
   rateLimitedCount = 0;
 
   constructor(private readonly options: FakeTencentOptions) {
+    this.signature = new RequestSignatureCheck(options);
+    this.faults = new FaultPlan(options.ratePerMinute);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -84,11 +89,44 @@ export class FakeTencentServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** A phone call to `area`/`phoneNumber` is connected in the meeting with this ms_open_id. */
-  connect(meetingId: string, area: number | string, phoneNumber: string, msOpenId: string): void {
-    const list = this.connections.get(meetingId) ?? [];
-    list.push({ area: String(area), phoneNumber, msOpenId });
-    this.connections.set(meetingId, list);
+  /**
+   * A phone call to `area`/`phoneNumber` is connected in the meeting with this ms_open_id: the
+   * number's history gains the id and the caller joins the live roster (not muted, named by its
+   * masked number unless `nickName` is given).
+   */
+  connect(
+    meetingId: string,
+    area: number | string,
+    phoneNumber: string,
+    msOpenId: string,
+    options: JoinOptions = {},
+  ): void {
+    this.meetings.connect(meetingId, { area: String(area), phoneNumber, msOpenId }, options);
+  }
+
+  /** The caller leaves the roster; the number's history keeps the id, as Tencent's does. */
+  disconnect(meetingId: string, msOpenId: string): void {
+    this.meetings.disconnect(meetingId, msOpenId);
+  }
+
+  /** A participant on an app (`instanceid` 1 PC, 3 Android, ...), not a phone caller. */
+  joinApp(meetingId: string, msOpenId: string, instanceid = 1): void {
+    this.meetings.joinApp(meetingId, msOpenId, instanceid);
+  }
+
+  /** The meeting ends: everyone leaves the roster. */
+  endMeeting(meetingId: string): void {
+    this.meetings.endMeeting(meetingId);
+  }
+
+  /** Who is in the meeting now, in join order. */
+  roster(meetingId: string): RosterEntry[] {
+    return this.meetings.roster(meetingId);
+  }
+
+  /** One participant as it stands, in the meeting or not; undefined if it never joined. */
+  participant(meetingId: string, msOpenId: string): ParticipantView | undefined {
+    return this.meetings.participant(meetingId, msOpenId);
   }
 
   /**
@@ -102,19 +140,25 @@ export class FakeTencentServer {
     msOpenId: string,
     status: string,
   ): void {
-    const list = this.callouts.get(meetingId) ?? [];
-    list.push({ area: String(area), phoneNumber, msOpenId, status });
-    this.callouts.set(meetingId, list);
+    this.meetings.registerCallout(meetingId, {
+      area: String(area),
+      phoneNumber,
+      msOpenId,
+      status,
+    });
   }
 
-  /** The next `times` calls (all calls when omitted) answer with this error. */
-  failWith(fault: Fault, times = Number.POSITIVE_INFINITY): void {
-    this.faults.push({ fault, remaining: times });
+  /**
+   * The next `times` calls (all calls when omitted) answer with this error; with `endpoint`,
+   * only calls to that endpoint do, and the others answer as usual.
+   */
+  failWith(fault: Fault, times = Number.POSITIVE_INFINITY, endpoint?: FakeEndpoint): void {
+    this.faults.failWith(fault, times, endpoint);
   }
 
   /** The next `times` calls never answer (until reset or close). */
   hang(times = Number.POSITIVE_INFINITY): void {
-    this.hangs = times;
+    this.faults.hang(times);
   }
 
   setLatency(ms: number): void {
@@ -122,8 +166,7 @@ export class FakeTencentServer {
   }
 
   reset(): void {
-    this.faults = [];
-    this.hangs = 0;
+    this.faults.clear();
     this.latencyMs = 0;
     this.releaseHung();
   }
@@ -132,7 +175,7 @@ export class FakeTencentServer {
     return this.requests.filter((r) => r.meetingId === meetingId).length;
   }
 
-  /** The most ms-open-id calls for one meeting that were ever in flight at once. */
+  /** The most calls for one meeting that were ever in flight at once. */
   maxConcurrentFor(meetingId: string): number {
     return this.maxInFlight.get(meetingId) ?? 0;
   }
@@ -143,37 +186,37 @@ export class FakeTencentServer {
     const body = Buffer.concat(chunks).toString('utf8');
     const url = req.url ?? '/';
     const path = url.split('?')[0];
-    const record = (meetingId: string | null, numbersAsked: number, status: number) =>
-      this.requests.push({
-        method: req.method ?? '',
-        path,
-        meetingId,
-        numbersAsked,
-        status,
-        time: Date.now(),
-      });
+    const route = matchRoute(path);
+    const meetingId = route?.meetingId ?? null;
+    const record = (
+      status: number,
+      details: Pick<RecordedRequest, 'meetingId' | 'numbersAsked' | 'body' | 'targets'>,
+    ) =>
+      this.requests.push({ method: req.method ?? '', path, status, time: Date.now(), ...details });
 
-    const authError = this.checkSignature(req, url, body);
+    const authError = this.signature.check(req, url, body);
     if (authError) {
       this.badSignatureCount += 1;
-      record(null, 0, 400);
-      return this.error(res, 400, authError, 'authentication failed');
+      record(400, { meetingId: null, numbersAsked: 0 });
+      return this.send(res, errorAnswer(400, authError, 'authentication failed'));
     }
 
-    const msOpenId = MS_OPEN_ID_PATH.exec(path);
-    const callout = CALLOUT_PATH.exec(path);
-    const meetingId = decodeURIComponent((msOpenId ?? callout)?.[1] ?? '') || null;
-    let parsed: Json;
-    try {
-      parsed = body ? (JSON.parse(body) as Json) : {};
-    } catch {
-      record(meetingId, 0, 400);
-      return this.error(res, 400, 190004, 'invalid parameters');
+    const parsed = body ? jsonObject(body) : {};
+    if (!parsed) {
+      record(400, { meetingId, numbersAsked: 0 });
+      return this.send(res, invalidParameters());
     }
-    const asked = Array.isArray(parsed.phone_numbers) ? (parsed.phone_numbers as Json[]) : [];
-    const outcome = this.takeFault() ?? this.takeRateLimit();
+    const details = {
+      meetingId,
+      numbersAsked: askedNumbers(parsed).length,
+      ...(body ? { body: parsed } : {}),
+      ...(route && isControlEndpoint(route.endpoint)
+        ? { targets: namedTargets(route.endpoint, parsed) }
+        : {}),
+    };
+    const outcome = this.faults.take(route?.endpoint ?? null) ?? this.takeRateLimit();
     if (outcome === 'hang') {
-      record(meetingId, asked.length, 0);
+      record(0, details);
       this.hung.add(res);
       return;
     }
@@ -184,142 +227,58 @@ export class FakeTencentServer {
     this.maxInFlight.set(key, Math.max(current, this.maxInFlight.get(key) ?? 0));
     try {
       if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
-      if (outcome) {
-        record(meetingId, asked.length, outcome.status);
-        return this.error(
-          res,
-          outcome.status,
-          outcome.errorCode ?? null,
-          outcome.message ?? 'fault',
-        );
-      }
-      if (req.method === 'POST' && msOpenId) {
-        record(meetingId, asked.length, 200);
-        return this.json(res, 200, this.msOpenIds(key, asked));
-      }
-      if (req.method === 'GET' && callout) {
-        const page = this.calloutPage(key, new URL(url, 'http://fake').searchParams);
-        record(meetingId, 0, page ? 200 : 400);
-        return page
-          ? this.json(res, 200, page)
-          : this.error(res, 400, 190004, 'invalid parameters');
-      }
-      record(meetingId, 0, 404);
-      return this.error(res, 404, null, 'no such endpoint');
+      const answer = outcome
+        ? errorAnswer(outcome.status, outcome.errorCode ?? null, outcome.message ?? 'fault')
+        : this.answer(req.method ?? '', route, new URL(url, 'http://fake').searchParams, parsed);
+      record(answer.status, details);
+      return this.send(res, answer);
     } finally {
       this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
     }
   }
 
-  /** Tencent's error code for a badly signed request, or null when it is well signed. */
-  private checkSignature(req: IncomingMessage, url: string, body: string): number | null {
-    const header = (name: string) => {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value[0] : value;
-    };
-    const key = header('X-TC-Key');
-    const timestamp = header('X-TC-Timestamp');
-    const nonce = header('X-TC-Nonce');
-    const signature = header('X-TC-Signature');
-    if (key !== this.options.secretId || header('AppId') !== this.options.appId) return 190303;
-    if (header('SdkId') !== this.options.sdkId) return 190303;
-    if (
-      !timestamp ||
-      !nonce ||
-      !signature ||
-      !/^\d+$/.test(timestamp) ||
-      !/^[1-9]\d*$/.test(nonce)
-    ) {
-      return 200003;
+  private answer(
+    method: string,
+    route: RouteMatch | null,
+    query: URLSearchParams,
+    body: Json,
+  ): Answer {
+    if (!route || method !== route.method) return errorAnswer(404, null, 'no such endpoint');
+    const named = route.method === 'GET' ? query.get('operator_id') : body.operator_id;
+    const refusal = operatorRefusal(this.options.operatorId, named);
+    if (refusal) return refusal;
+    const { endpoint, meetingId } = route;
+    switch (endpoint) {
+      case 'ms-open-id':
+        return { status: 200, body: msOpenIds(this.meetings, meetingId, askedNumbers(body)) };
+      case 'callout': {
+        const page = calloutPage(this.meetings, meetingId, query);
+        return page ? { status: 200, body: page } : invalidParameters();
+      }
+      case 'real-time-participants':
+        return realTimeParticipants(
+          this.meetings,
+          meetingId,
+          query,
+          this.options.unknownMeetingRoster ?? 'init',
+        );
+      case 'mutes':
+      case 'kickout':
+      case 'names':
+        return control(this.meetings, meetingId, endpoint, body);
     }
-    const stringToSign = `${req.method}\nX-TC-Key=${key}&X-TC-Nonce=${nonce}&X-TC-Timestamp=${timestamp}\n${url}\n${body}`;
-    const hex = createHmac('sha256', this.options.secretKey).update(stringToSign).digest('hex');
-    const expected = Buffer.from(Buffer.from(hex).toString('base64'));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 200003;
-    const now = Date.now();
-    if (Math.abs(now / 1000 - Number(timestamp)) > 300) return 190300;
-    const pair = `${timestamp}:${nonce}`;
-    if ((this.seenNonces.get(pair) ?? 0) > now - 300_000) return 190301;
-    this.seenNonces.set(pair, now);
-    return null;
-  }
-
-  private takeFault(): Fault | 'hang' | null {
-    if (this.hangs > 0) {
-      this.hangs -= 1;
-      return 'hang';
-    }
-    const next = this.faults[0];
-    if (!next) return null;
-    next.remaining -= 1;
-    if (next.remaining <= 0) this.faults.shift();
-    return next.fault;
   }
 
   private takeRateLimit(): Fault | null {
-    const limit = this.options.ratePerMinute;
-    if (!limit) return null;
-    const now = Date.now();
-    this.recent = this.recent.filter((time) => time > now - 60_000);
-    if (this.recent.length >= limit) {
-      this.rateLimitedCount += 1;
-      return { status: 400, errorCode: 190310, message: 'rate limit exceeded' };
-    }
-    this.recent.push(now);
-    return null;
+    const limited = this.faults.takeRateLimit();
+    if (limited) this.rateLimitedCount += 1;
+    return limited;
   }
 
-  private msOpenIds(meetingId: string, asked: Json[]): Json {
-    const list = asked.flatMap((item) => {
-      const field = 'phone' in item ? 'phone' : 'phone_number';
-      const area = String(item.area);
-      const number = String(item[field]);
-      return (this.connections.get(meetingId) ?? [])
-        .filter(
-          (c) =>
-            trimZeros(c.area) === trimZeros(area) && trimZeros(c.phoneNumber) === trimZeros(number),
-        )
-        .map((c) => ({ area: item.area, [field]: item[field], ms_open_id: c.msOpenId }));
-    });
-    return { meeting_id: meetingId, ms_open_id_list: list };
-  }
-
-  /**
-   * Tencent's documented answer (cloud.tencent.com/document/product/1095/80577): `phone_numbers`
-   * with `area` a Number and `phone` a String; every query parameter is required, and
-   * `page_size` is at most 100. Null for a request Tencent would refuse with 190004.
-   */
-  private calloutPage(meetingId: string, query: URLSearchParams): Json | null {
-    const required = ['operator_id', 'operator_id_type', 'page', 'page_size'];
-    if (required.some((name) => !query.get(name))) return null;
-    const page = Number(query.get('page'));
-    const pageSize = Number(query.get('page_size'));
-    if (!(page >= 1) || !(pageSize >= 1 && pageSize <= 100)) return null;
-    const all = this.callouts.get(meetingId) ?? [];
-    const items = all.slice((page - 1) * pageSize, page * pageSize);
-    return {
-      meeting_id: meetingId,
-      total_count: all.length,
-      current_page: page,
-      current_size: items.length,
-      total_page: Math.ceil(all.length / pageSize),
-      phone_numbers: items.map((c) => ({
-        area: Number(c.area),
-        phone: c.phoneNumber,
-        status: c.status,
-        ms_open_id: c.msOpenId,
-        nick_name: 'caller',
-      })),
-    };
-  }
-
-  private error(res: ServerResponse, status: number, code: number | null, message: string): void {
-    this.json(res, status, { error_info: { error_code: code, new_error_code: code, message } });
-  }
-
-  private json(res: ServerResponse, status: number, body: Json): void {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  private send(res: ServerResponse, answer: Answer): void {
+    res
+      .writeHead(answer.status, { 'content-type': 'application/json' })
+      .end(JSON.stringify(answer.body));
   }
 
   private releaseHung(): void {
@@ -328,6 +287,18 @@ export class FakeTencentServer {
   }
 }
 
-function trimZeros(digits: string): string {
-  return digits.replace(/^0+/, '');
+/** The body as a JSON object, or null for anything else: every Tencent body is an object. */
+function jsonObject(body: string): Json | null {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Json)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function askedNumbers(body: Json): Json[] {
+  return Array.isArray(body.phone_numbers) ? (body.phone_numbers as Json[]) : [];
 }
