@@ -1,11 +1,11 @@
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 # The heap the service runs in (live data is ~65 MB with 100k mappings held); see README.
 ENV NODE_OPTIONS=--max-old-space-size=128

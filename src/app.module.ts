@@ -2,17 +2,19 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { ChangeFeedModule } from './change-feed/change-feed';
+import { HttpEdgeModule } from './common/http-edge';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.schema';
 import { buildDataSourceOptions } from './database/data-source-options';
 import { prepareDatabase } from './database/prepare-database';
-import { QueueModule } from './queue/queue.module';
-import { RedisModule } from './redis/redis.module';
-import { SchedulingModule } from './scheduling/scheduling.module';
 import { HealthModule } from './health/health.module';
 import { LookupModule } from './lookup/lookup.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { ChangeFeedModule } from './tracking/change-feed';
+import { QueueModule } from './queue/queue.module';
+import { RedisModule } from './redis/redis.module';
+import { SchedulingModule } from './scheduling/scheduling.module';
+import { TencentModule } from './tencent/tencent.module';
 import { TrackingModule } from './tracking/tracking.module';
 import { WebhookModule } from './webhook/webhook.module';
 
@@ -33,9 +35,11 @@ export class AppModule {
             };
           },
         }),
+        HttpEdgeModule,
         MetricsModule,
         QueueModule,
         RedisModule,
+        TencentModule,
         AuthModule,
         WebhookModule,
         ChangeFeedModule,

@@ -4,13 +4,20 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { FastLaneServer, nextRequestId } from './common/fast-lane';
-import { logRequest, RequestLogController } from './common/request-log.controller';
+import {
+  answerClientError,
+  answerFrameworkError,
+  DrainingGate,
+  registerEdgeHooks,
+} from './common/http-edge';
+import { nextRequestId, RequestLogController } from './common/request-log';
+import { formatSchemaErrors, SCHEMA_VALIDATION } from './common/schema-validation';
 import type { Env } from './config/env.schema';
-import { CachedLookupLane } from './lookup/cached-lookup.lane';
-import { Metrics } from './metrics/metrics';
+import { MS_OPEN_ID_OPERATION } from './lookup/ms-open-id.route';
 import { registerRequestMetrics } from './metrics/request-metrics.hook';
-import { WebhookIntakeLane } from './webhook/webhook-intake.lane';
+
+/** How often Node looks for requests past their request or headers timeout. */
+const TIMEOUT_CHECK_MS = 1000;
 
 /** The HTTP server every instance runs on, production and tests alike. */
 export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapter {
@@ -21,11 +28,22 @@ export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapt
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     logController: new RequestLogController(),
     genReqId: nextRequestId,
-    // Webhook deliveries and cache-hit lookups are answered before Fastify (see useFastLanes).
-    serverFactory: FastLaneServer.factory,
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
-    // Lets in-flight requests finish on shutdown while new connections are refused.
-    return503OnClosing: true,
+    // A body that has not arrived in time never will (Tencent waits 5 s): 408 and close.
+    requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: env.HTTP_IDLE_TIMEOUT_MS,
+    connectionTimeout: env.HTTP_IDLE_TIMEOUT_MS,
+    http: {
+      headersTimeout: env.HTTP_HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    },
+    trustProxy: env.TRUST_PROXY,
+    ajv: SCHEMA_VALIDATION,
+    schemaErrorFormatter: formatSchemaErrors,
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+    // DrainingGate answers requests that arrive during shutdown, in the error shape.
+    return503OnClosing: false,
     // No Nest middleware is used: Fastify hooks do that work without middie's per-request cost.
     skipMiddie: true,
   });
@@ -40,13 +58,15 @@ export const APP_OPTIONS = { bodyParser: false } as const;
 
 /** The request pipeline shared by main.ts and the tests, so tests run what production runs. */
 export function configureApp(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   app.enableShutdownHooks();
+  registerEdgeHooks(fastify);
+  app.get(DrainingGate).register(fastify);
   registerRequestMetrics(app);
-  useFastLanes(app);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -55,26 +75,13 @@ export function configureApp(app: NestFastifyApplication): void {
       .setDescription(
         'Which phone caller in a Tencent Meeting is which: lookups for meeting-control services and admin routes for operators.',
       )
-      .addBearerAuth()
+      .addBearerAuth(
+        { type: 'http', scheme: 'bearer', description: 'An API client token' },
+        'bearer',
+      )
       .build(),
   );
+  // The hot lookup route is Fastify's own, not Nest's: its operation comes from its schemas.
+  document.paths['/v1/meetings/{meetingId}/phone/ms-open-id'] = { post: MS_OPEN_ID_OPERATION };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-}
-
-/**
- * Serves the two hot paths before Fastify (WebhookIntakeLane, CachedLookupLane), logged and timed
- * like the requests Fastify serves.
- */
-function useFastLanes(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance();
-  const log = fastify.log as PinoLogger;
-  const metrics = app.get(Metrics);
-  FastLaneServer.install(
-    fastify,
-    [app.get(WebhookIntakeLane), app.get(CachedLookupLane)],
-    (line) => {
-      metrics.observeRequest(line.method, line.route, line.status, line.ms / 1000);
-      if (log.isLevelEnabled('info')) logRequest(log, line);
-    },
-  );
 }

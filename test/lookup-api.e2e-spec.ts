@@ -3,13 +3,12 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
-import { RedisClient } from '../src/redis/redis.module';
+import { RedisClient } from '../src/redis/redis.client';
 import { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
 import { SseClient } from './support/sse-client';
 import { TcpProxy } from './support/tcp-proxy';
 import {
-  countRequestsReachingFastify,
   ADMIN_TOKEN,
   startTestApp,
   TENCENT_CREDENTIALS,
@@ -26,10 +25,6 @@ describe('lookup API for meeting-control services', () => {
   let a: TestApp;
   let b: TestApp;
   let token: string;
-  /** Lookups that reached Fastify on instance B (the lane answers cache hits before it). */
-  const lookupsReachingFastify = countRequestsReachingFastify((request) =>
-    request.url.endsWith('/phone/ms-open-id'),
-  );
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
@@ -44,9 +39,7 @@ describe('lookup API for meeting-control services', () => {
     a = await startTestApp(
       testEnv(databaseUrl, { ...overrides, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0` }),
     );
-    b = await startTestApp(testEnv(databaseUrl, overrides), {
-      beforeInit: lookupsReachingFastify.beforeInit,
-    });
+    b = await startTestApp(testEnv(databaseUrl, overrides));
     token = (await a.app.get(ApiClientsService).create('meeting-control', ['lookup'])).token;
   });
 
@@ -158,7 +151,13 @@ describe('lookup API for meeting-control services', () => {
     it.each([
       [{ area: 86, phone_number: '12ab' }, 'phone_numbers.0.phone_number must be 4 to 20 digits'],
       [{ area: 'x86', phone_number: 13800000000 }, 'phone_numbers.0.area must be 1 to 4 digits'],
-      [{ area: 86 }, 'phone_numbers.0.phone_number must be 4 to 20 digits'],
+      [{ area: 86 }, 'phone_numbers.0.phone_number is required'],
+      [{ area: -86, phone_number: 13800000000 }, 'phone_numbers.0.area must be 1 to 4 digits'],
+      [{ area: 86, phone_number: 2 ** 53 }, 'phone_numbers.0.phone_number must be 4 to 20 digits'],
+      [
+        { area: 86, phone_number: '１３８００００００００' },
+        'phone_numbers.0.phone_number must be 4',
+      ],
     ])('answers 400 naming the field for %j', async (number, message) => {
       const meetingId = await resolvedCaller(
         '13700000002',
@@ -178,20 +177,119 @@ describe('lookup API for meeting-control services', () => {
       expect(badId.body.error.message).toBe('meetingId must be a string of up to 32 digits');
       const empty = await lookup('123', []);
       expect(empty.status).toBe(400);
-      expect(empty.body.error.message).toContain('phone_numbers must contain at least 1 elements');
+      expect(empty.body.error.message).toBe('phone_numbers must NOT have fewer than 1 items');
+      const many = await lookup(
+        '123',
+        Array.from({ length: 101 }, (_, i) => ({ area: 86, phone_number: 13800000000 + i })),
+      );
+      expect(many.status).toBe(400);
+      expect(many.body.error.message).toBe('phone_numbers must NOT have more than 100 items');
     });
 
-    it('answers 404 for a meeting never seen, and tracks nothing', async () => {
+    it.each([['-1'], ['30001'], ['1.5'], ['abc'], ['']])(
+      'answers 400 for wait_ms=%s, and tracks nothing',
+      async (wait) => {
+        const meetingId = newMeeting();
+        const res = await http()
+          .post(`/v1/meetings/${meetingId}/phone/ms-open-id?wait_ms=${wait}`)
+          .set(bearer())
+          .send({ phone_numbers: [{ area: 86, phone_number: 13800000000 }] });
+        expect(res.status).toBe(400);
+        expect(res.body.error.message).toBe(
+          'wait_ms must be a whole number of milliseconds from 0 to 30000',
+        );
+        expect(
+          await count(`SELECT count(*) AS n FROM tracked_numbers WHERE meeting_id = $1`, [
+            meetingId,
+          ]),
+        ).toBe(0);
+      },
+    );
+  });
+
+  describe('a meeting no webhook has mentioned yet', () => {
+    it('answers the drop-in with an empty list and tracks the numbers', async () => {
       const meetingId = newMeeting();
       const res = await lookup(meetingId, [{ area: 86, phone_number: 13800000000 }]);
-      expect(res.status).toBe(404);
-      expect(res.body.error).toEqual({
-        code: 'meeting_not_found',
-        message: 'no such meeting has been seen',
-      });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ meeting_id: meetingId, ms_open_id_list: [] });
       expect(
         await count(`SELECT count(*) AS n FROM tracked_numbers WHERE meeting_id = $1`, [meetingId]),
-      ).toBe(0);
+      ).toBe(1);
+    });
+
+    it('registers numbers before the meeting starts, and resolves them once their calls connect', async () => {
+      const meetingId = newMeeting();
+      const put = await http()
+        .put(`/v1/meetings/${meetingId}/tracked-numbers`)
+        .set(bearer())
+        .send({ phone_numbers: [{ area: 86, phone_number: '13700000020' }] });
+      expect(put.status).toBe(200);
+      expect(put.body.phone_numbers).toEqual([
+        { area: 86, phone_number: '13700000020', ms_open_ids: [] },
+      ]);
+      const list = await http().get(`/v1/meetings/${meetingId}/pstn-participants`).set(bearer());
+      expect(list.status).toBe(200);
+      expect(list.body).toEqual({ meeting_id: meetingId, participants: [] });
+      // The first webhook of the meeting is a phone caller joining.
+      fake.connect(meetingId, 86, '13700000020', 'early-1');
+      await deliver(
+        a,
+        buildEvent('meeting.participant-joined', { meetingId, msOpenId: 'early-1' }),
+      );
+      await expect
+        .poll(async () => (await lookup(meetingId, [{ area: 86, phone_number: 13700000020 }])).body)
+        .toEqual({
+          meeting_id: meetingId,
+          ms_open_id_list: [
+            { area: 86, phone_number: 13700000020, ms_open_id: 'early-1', status: 'connected' },
+          ],
+        });
+    });
+
+    it('answers a reverse lookup of an unknown caller 404', async () => {
+      const res = await http()
+        .get(`/v1/meetings/${newMeeting()}/pstn-participants/nobody`)
+        .set(bearer());
+      expect(res.status).toBe(404);
+      expect(res.body.error).toEqual({
+        code: 'participant_not_found',
+        message: 'no phone caller with this ms_open_id',
+      });
+    });
+  });
+
+  describe('?wait_ms', () => {
+    it('answers as soon as every number asked has a connected id, from another instance', async () => {
+      const meetingId = newMeeting();
+      const waiting = lookup(meetingId, [{ area: 86, phone_number: 13700000021 }], b).query({
+        wait_ms: 10_000,
+      });
+      const started = Date.now();
+      const answer = waiting.then((res) => ({ res, ms: Date.now() - started }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      fake.connect(meetingId, 86, '13700000021', 'waited-1');
+      await deliver(
+        a,
+        buildEvent('meeting.participant-joined', { meetingId, msOpenId: 'waited-1' }),
+      );
+      const { res, ms } = await answer;
+      expect(res.status).toBe(200);
+      expect(res.body.ms_open_id_list).toEqual([
+        { area: 86, phone_number: 13700000021, ms_open_id: 'waited-1', status: 'connected' },
+      ]);
+      expect(ms).toBeLessThan(5_000);
+    });
+
+    it('answers with what is known when the time is up', async () => {
+      const meetingId = newMeeting();
+      const started = Date.now();
+      const res = await lookup(meetingId, [{ area: 86, phone_number: 13700000022 }]).query({
+        wait_ms: 300,
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.ms_open_id_list).toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     });
   });
 
@@ -215,7 +313,7 @@ describe('lookup API for meeting-control services', () => {
   it('fills the cache on a miss and answers the next lookup from it', async () => {
     const meetingId = await resolvedCaller('13700000004', 'cached-1');
     const prefix = a.env.REDIS_KEY_PREFIX;
-    const redis = a.app.get(RedisClient).redis;
+    const redis = a.app.get(RedisClient);
     expect(await redis.exists(`${prefix}m:${meetingId}:n`)).toBe(0);
     expect(
       (await lookup(meetingId, [{ area: 86, phone_number: 13700000004 }])).body.ms_open_id_list,
@@ -249,22 +347,20 @@ describe('lookup API for meeting-control services', () => {
     expect([...keys, ...fields].join(' ')).not.toContain('13700000004');
   });
 
-  it('answers cache hits before Fastify and hands everything else to the controller', async () => {
+  it('answers cache hits and everything else through Fastify, with the same checks', async () => {
     const meetingId = await resolvedCaller('13700000013', 'lane-1');
     const number = { area: 86, phone_number: 13700000013 };
     const path = `/v1/meetings/${meetingId}/phone/ms-open-id`;
-    const start = lookupsReachingFastify.count;
     expect((await lookup(meetingId, [number], b)).status).toBe(200);
-    expect(lookupsReachingFastify.count - start).toBe(1);
     const hit = await lookup(meetingId, [number], b);
     expect(hit.body).toEqual({
       meeting_id: meetingId,
       ms_open_id_list: [{ ...number, ms_open_id: 'lane-1', status: 'connected' }],
     });
     expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(lookupsReachingFastify.count - start).toBe(1);
+    expect(hit.headers['cache-control']).toBe('no-store');
+    expect(hit.headers['x-content-type-options']).toBe('nosniff');
 
-    // What the lane cannot answer for certain goes on, with its body, to Fastify and the controller.
     const tracked = await count(`SELECT count(*) AS n FROM tracked_numbers`, []);
     const broken = await http(b)
       .post(path)
@@ -283,7 +379,6 @@ describe('lookup API for meeting-control services', () => {
       .set({ authorization: 'Bearer pt_not-a-token' })
       .send({ phone_numbers: [number] });
     expect(wrongScope.status).toBe(401);
-    expect(lookupsReachingFastify.count - start).toBe(4);
     expect(await count(`SELECT count(*) AS n FROM tracked_numbers`, [])).toBe(tracked);
   });
 
@@ -400,7 +495,7 @@ describe('lookup API for meeting-control services', () => {
       ]);
     }
     redisProxy = await TcpProxy.start(6379, port);
-    const redis = a.app.get(RedisClient).redis;
+    const redis = a.app.get(RedisClient);
     await expect.poll(() => redis.status, { timeout: 5000 }).toBe('ready');
     await ask();
     expect(await redis.hlen(`${a.env.REDIS_KEY_PREFIX}m:${meetingId}:n`)).toBe(1);

@@ -151,35 +151,83 @@ describe('health, metrics and logs', () => {
   });
 
   it('exposes Prometheus metrics of what happened', async () => {
-    const res = await http().get('/metrics');
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toContain('text/plain');
-    const metric = (pattern: RegExp) => Number(pattern.exec(res.text)?.[1] ?? NaN);
+    const scrape = async () => {
+      const res = await http().get('/metrics');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toContain('text/plain');
+      return res.text;
+    };
+    /** The sum of a metric's samples whose labels include every pair of `labels`. */
+    const metric = (text: string, name: string, labels: Record<string, string> = {}) => {
+      let sum = 0;
+      let found = false;
+      for (const line of text.split('\n')) {
+        const match = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+        if (!match || match[1] !== name) continue;
+        const has = Object.entries(labels).every(([k, v]) =>
+          (match[2] ?? '').includes(`${k}="${v}"`),
+        );
+        if (!has) continue;
+        found = true;
+        sum += Number(match[3]);
+      }
+      return found ? sum : NaN;
+    };
+    const text = await scrape();
     expect(
-      metric(/pstn_webhooks_total\{event="meeting.participant-joined",outcome="stored"\} (\d+)/),
+      metric(text, 'pstn_webhooks_total', {
+        event: 'meeting.participant-joined',
+        outcome: 'stored',
+      }),
     ).toBe(3);
-    expect(metric(/pstn_webhooks_total\{event="unknown",outcome="invalid_signature"\} (\d+)/)).toBe(
-      1,
-    );
-    expect(metric(/pstn_upstream_calls_total\{outcome="ok"\} (\d+)/)).toBeGreaterThanOrEqual(1);
-    expect(metric(/pstn_cache_lookups_total\{result="hit"\} (\d+)/)).toBeGreaterThanOrEqual(3);
-    expect(metric(/pstn_cache_lookups_total\{result="miss"\} (\d+)/)).toBeGreaterThanOrEqual(1);
     expect(
-      metric(
-        /pstn_http_request_duration_seconds_count\{method="POST",route="\/v1\/meetings\/:meetingId\/phone\/ms-open-id",status="200"\} (\d+)/,
-      ),
-    ).toBeGreaterThanOrEqual(2);
+      metric(text, 'pstn_webhooks_total', { event: 'unknown', outcome: 'invalid_signature' }),
+    ).toBe(1);
+    const answered = fake.requests.filter(
+      (r) => r.path.endsWith('/phone/ms-open-id') && r.status === 200,
+    ).length;
+    expect(answered).toBeGreaterThan(0);
     expect(
-      metric(
-        /pstn_http_request_duration_seconds_count\{method="POST",route="\/webhooks\/tencent-meeting",status="200"\} (\d+)/,
-      ),
+      metric(text, 'pstn_upstream_calls_total', { endpoint: 'ms-open-id', outcome: 'ok' }),
+    ).toBe(answered);
+    expect(
+      metric(text, 'pstn_http_request_duration_seconds_count', {
+        method: 'POST',
+        route: '/webhooks/tencent-meeting',
+        status: '200',
+      }),
     ).toBe(5);
-    expect(metric(/pstn_queue_depth (\d+)/)).toBeGreaterThanOrEqual(0);
-    expect(metric(/pstn_upstream_circuit_state (\d+)/)).toBe(0);
-    expect(metric(/pstn_sse_subscribers (\d+)/)).toBe(0);
-    expect(metric(/^pstn_upstream_rate_limit_waited_seconds (\S+)$/m)).toBeGreaterThanOrEqual(0);
-    expect(res.text).toContain('pstn_event_processing_failures_total 0');
-    expect(res.text).toContain('pstn_process_resident_memory_bytes');
+    expect(metric(text, 'pstn_queue_depth')).toBe(0);
+    expect(metric(text, 'pstn_queue_dead_events')).toBe(0);
+    expect(metric(text, 'pstn_upstream_circuit_state')).toBe(0);
+    expect(metric(text, 'pstn_sse_subscribers')).toBe(0);
+    expect(metric(text, 'pstn_upstream_rate_limit_waited_seconds')).toBe(0);
+    expect(metric(text, 'pstn_event_processing_failures_total')).toBe(0);
+    expect(metric(text, 'pstn_process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
+
+    // Two more lookups of the three numbers (the meeting's end cleared its cache): the first
+    // misses and fills the cache, the second is answered from it.
+    const lookupRoute = {
+      method: 'POST',
+      route: '/v1/meetings/:meetingId/phone/ms-open-id',
+      status: '200',
+    };
+    const lookups = metric(text, 'pstn_http_request_duration_seconds_count', lookupRoute);
+    const hits = metric(text, 'pstn_cache_lookups_total', { result: 'hit' });
+    const misses = metric(text, 'pstn_cache_lookups_total', { result: 'miss' });
+    for (let i = 0; i < 2; i += 1) {
+      const again = await http()
+        .post(`/v1/meetings/${meetingId}/phone/ms-open-id`)
+        .set(lookupAuth())
+        .send({ phone_numbers: NUMBERS.map((n) => ({ area: 86, phone_number: n })) });
+      expect(again.body.ms_open_id_list).toHaveLength(3);
+    }
+    const after = await scrape();
+    expect(metric(after, 'pstn_http_request_duration_seconds_count', lookupRoute)).toBe(
+      lookups + 2,
+    );
+    expect(metric(after, 'pstn_cache_lookups_total', { result: 'miss' }) - misses).toBe(3);
+    expect(metric(after, 'pstn_cache_lookups_total', { result: 'hit' }) - hits).toBe(3);
   });
 
   describe('health', () => {

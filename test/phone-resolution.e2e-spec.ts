@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookEventProcessor } from '../src/tracking/webhook-event.processor';
+import { WebhookEventQueue } from '../src/queue/webhook-event.queue';
 import type { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
-import type { TestApp } from './support/test-app';
+import { ADMIN_TOKEN, type TestApp } from './support/test-app';
 import { startTestStack, type TestStack } from './support/test-stack';
 import { buildEvent } from './support/webhook-fixtures';
 
@@ -26,11 +27,14 @@ describe('phone caller tracking and ms_open_id resolution', () => {
   });
 
   const newMeeting = () => String(10n ** 19n + BigInt(Math.floor(Math.random() * 1e12)));
-  const track = (meetingId: string, area: string, phoneNumber: string) =>
-    t.db.query(
-      `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source) VALUES ($1, $2, $3, 'api')`,
-      [meetingId, area, phoneNumber],
-    );
+  /** Registers a number as a client does (the service keeps it without leading zeros). */
+  const track = async (meetingId: string, area: string, phoneNumber: string) => {
+    const res = await request(t.app.getHttpServer())
+      .put(`/v1/meetings/${meetingId}/tracked-numbers`)
+      .set({ authorization: `Bearer ${ADMIN_TOKEN}` })
+      .send({ phone_numbers: [{ area, phone_number: phoneNumber }] });
+    expect(res.status).toBe(200);
+  };
   const mappings = (meetingId: string) =>
     t.db.query<{ ms_open_id: string; area: string; phone_number: string }[]>(
       `SELECT ms_open_id, area, phone_number FROM ms_open_id_mappings WHERE meeting_id = $1
@@ -81,8 +85,8 @@ describe('phone caller tracking and ms_open_id resolution', () => {
     await expect
       .poll(() => mappings(meetingId))
       .toEqual([
-        { ms_open_id: 'line-a', area: '86', phone_number: '01012345678' },
-        { ms_open_id: 'line-b', area: '86', phone_number: '01012345678' },
+        { ms_open_id: 'line-a', area: '86', phone_number: '1012345678' },
+        { ms_open_id: 'line-b', area: '86', phone_number: '1012345678' },
       ]);
   });
 
@@ -126,13 +130,25 @@ describe('phone caller tracking and ms_open_id resolution', () => {
         [meetingId],
       );
     const before = await snapshot();
-    const processor = t.app.get(WebhookEventProcessor);
     const events = await t.db.query<{ id: string }[]>(
       `SELECT id FROM webhook_events WHERE meeting_id = $1`,
       [meetingId],
     );
-    // As if a worker died after committing and the queue ran its jobs again.
-    for (const { id } of events) await processor.process(id);
+    // As if a worker died after committing and the queue ran them again.
+    expect(await t.app.get(WebhookEventQueue).replay(events.map((e) => e.id))).toBe(events.length);
+    await expect
+      .poll(async () =>
+        Number(
+          (
+            await t.db.query<{ n: string }[]>(
+              `SELECT count(*) AS n FROM webhook_events
+                WHERE meeting_id = $1 AND status = 'processed' AND attempts = 2`,
+              [meetingId],
+            )
+          )[0].n,
+        ),
+      )
+      .toBe(events.length);
     expect(await snapshot()).toEqual(before);
   });
 

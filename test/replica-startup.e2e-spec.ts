@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { startTestApp, testEnv, type TestApp } from './support/test-app';
-import { createTestDatabase, dropTestDatabase } from './support/test-database';
+import { dropTestDatabase, newTestDatabaseUrl } from './support/test-database';
 
 const started: TestApp[] = [];
 let databaseUrl: string | undefined;
@@ -10,15 +10,17 @@ afterAll(async () => {
   if (databaseUrl) await dropTestDatabase(databaseUrl);
 });
 
-it('starts four replicas together on one fresh database', async () => {
-  databaseUrl = await createTestDatabase();
+it('starts four replicas together on a database that does not exist yet', async () => {
+  databaseUrl = newTestDatabaseUrl();
   const env = testEnv(databaseUrl, { SCHEDULER_ENABLED: 'false' });
-  // Each sets up the job queues at start-up; at once, they used to deadlock in Postgres.
+  // Each creates the database when missing and applies the migrations under a lock.
   const results = await Promise.allSettled([1, 2, 3, 4].map(() => startTestApp(env)));
   for (const result of results) if (result.status === 'fulfilled') started.push(result.value);
   expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
-  const queues = await started[0].db.query<{ name: string }[]>(
-    `SELECT name FROM pgboss.queue ORDER BY name`,
+  const applied = await started[0].db.query<{ name: string }[]>(
+    `SELECT name FROM typeorm_migrations ORDER BY id`,
   );
-  expect(queues.map((queue) => queue.name)).toEqual(['webhook-event', 'webhook-event-dead']);
+  expect(applied.map((migration) => migration.name)).toEqual(
+    started[0].db.migrations.map((migration) => migration.name),
+  );
 });

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
 import { Metrics } from '../src/metrics/metrics';
-import { RedisClient } from '../src/redis/redis.module';
+import { RedisClient } from '../src/redis/redis.client';
 import { UpstreamRateLimiter } from '../src/tencent/upstream-rate-limiter';
 import type { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { deliver } from './support/deliver';
@@ -137,7 +137,7 @@ describe('resolution while upstream calls wait for the rate limit', () => {
       const started = Date.now();
       await Promise.all(
         [1, 2, 3, 4, 5].map(async () => {
-          for (let i = 0; i < 5; i += 1) await limiter.acquire();
+          for (let i = 0; i < 5; i += 1) await limiter.acquire('resolve');
         }),
       );
       expect(Date.now() - started).toBeGreaterThanOrEqual(24 * 214);

@@ -4,13 +4,11 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JobQueue, WEBHOOK_EVENT_QUEUE } from '../src/queue/job-queue';
 import { ReconcileJob } from '../src/scheduling/reconcile.job';
 import { RetentionJob } from '../src/scheduling/retention.job';
 import { StaleMeetingsJob } from '../src/scheduling/stale-meetings.job';
-import { WebhookSweepJob } from '../src/scheduling/webhook-sweep.job';
-import { ChangeFeed } from '../src/tracking/change-feed';
-import type { TrackingChange } from '../src/tracking/tracking-change';
+import { ChangeFeed } from '../src/change-feed/change-feed';
+import type { TrackingChange } from '../src/change-feed/tracking-change';
 import { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
@@ -95,7 +93,7 @@ describe('scheduled work', () => {
     );
   const upstream = (meetingId: string, endpoint: 'ms-open-id' | 'callout') =>
     fake.requests.filter((r) => r.meetingId === meetingId && r.path.endsWith(endpoint));
-  /** A stored event, as intake leaves it, but with no queue job: as if its job was lost. */
+  /** A stored event, pending as intake leaves one, inserted straight into the table. */
   const insertEvent = async (db: DataSource, plaintext: string, receivedAt: Date) => {
     const [{ id }] = await db.query<{ id: string }[]>(
       `INSERT INTO webhook_events (dedupe_key, event, meeting_id, payload, received_at)
@@ -236,7 +234,7 @@ describe('scheduled work', () => {
     });
 
     it('reads no callout list when RECONCILE_CALLOUTS is left at its default', async () => {
-      expect(b.env.RECONCILE_CALLOUTS).toBe('false');
+      expect(b.env.RECONCILE_CALLOUTS).toBe(false);
       const now = new Date();
       const meetingId = newMeeting();
       await seedMeeting(meetingId, now);
@@ -316,7 +314,7 @@ describe('scheduled work', () => {
   });
 
   describe('retention', () => {
-    it('deletes webhook events, phone events and attempts older than 30 days, in batches', async () => {
+    it('deletes webhook events, phone events, attempts and tracked numbers older than 30 days, in batches', async () => {
       const now = new Date();
       const old = ago(31 * DAY, now);
       const kept = ago(29 * DAY, now);
@@ -345,88 +343,43 @@ describe('scheduled work', () => {
         );
       await insertAttempts(1200, old);
       await insertAttempts(1, kept);
+      await a.db.query(
+        `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source, created_at)
+         VALUES ($1, '86', '13800000001', 'api', $2), ($1, '86', '13800000002', 'webhook', $2),
+                ($1, '86', '13800000003', 'api', $3)`,
+        [meetingId, old, kept],
+      );
       const left = async () =>
         (
-          await a.db.query<{ webhook: number; pstn: number; attempts: number }[]>(
+          await a.db.query<{ webhook: number; pstn: number; attempts: number; tracked: number }[]>(
             `SELECT (SELECT count(*)::int FROM webhook_events WHERE meeting_id = $1) AS webhook,
                     (SELECT count(*)::int FROM pstn_events WHERE meeting_id = $1) AS pstn,
-                    (SELECT count(*)::int FROM resolution_attempts WHERE meeting_id = $1) AS attempts`,
+                    (SELECT count(*)::int FROM resolution_attempts WHERE meeting_id = $1) AS attempts,
+                    (SELECT count(*)::int FROM tracked_numbers WHERE meeting_id = $1) AS tracked`,
             [meetingId],
           )
         )[0];
-      expect(await left()).toEqual({ webhook: 4, pstn: 2502, attempts: 1201 });
+      expect(await left()).toEqual({ webhook: 4, pstn: 2502, attempts: 1201, tracked: 3 });
 
       const job = a.app.get(RetentionJob);
       expect(await job.runOnce(now)).toEqual({
         ran: true,
         pstnEvents: 2500,
         resolutionAttempts: 1200,
+        trackedNumbers: 2,
         webhookEvents: 3,
       });
-      expect(await left()).toEqual({ webhook: 1, pstn: 1, attempts: 1 });
+      expect(await left()).toEqual({ webhook: 1, pstn: 1, attempts: 1, tracked: 1 });
 
       // Two days on, what was 29 days old is past 30.
       expect(await job.runOnce(later(2 * DAY, now))).toEqual({
         ran: true,
         pstnEvents: 1,
         resolutionAttempts: 1,
+        trackedNumbers: 1,
         webhookEvents: 1,
       });
-      expect(await left()).toEqual({ webhook: 0, pstn: 0, attempts: 0 });
-    });
-  });
-
-  describe('webhook sweep', () => {
-    it('enqueues again an event left unprocessed without a job, once it is 5 minutes old', async () => {
-      const now = new Date();
-      const lostMeeting = newMeeting();
-      const lost = await insertEvent(
-        a.db,
-        buildEvent('meeting.started', { meetingId: lostMeeting }),
-        ago(10 * MINUTE, now),
-      );
-      // Older than the day the sweep looks back on: left for an operator (admin replay).
-      const ancient = await insertEvent(
-        a.db,
-        buildEvent('meeting.started', { meetingId: newMeeting() }),
-        ago(25 * HOUR, now),
-      );
-      const recent = await insertEvent(
-        a.db,
-        buildEvent('meeting.started', { meetingId: newMeeting() }),
-        ago(MINUTE, now),
-      );
-      // Its job is still waiting (a queue running behind): enqueuing it again would double it.
-      const waiting = await insertEvent(
-        a.db,
-        buildEvent('meeting.started', { meetingId: newMeeting() }),
-        ago(10 * MINUTE, now),
-      );
-      await a.app
-        .get(JobQueue)
-        .boss.send(WEBHOOK_EVENT_QUEUE, { eventIds: [waiting] }, { startAfter: 3600 });
-
-      const sweep = a.app.get(WebhookSweepJob);
-      expect(await sweep.runOnce(now)).toEqual({ ran: true, enqueued: 1 });
-      await expect.poll(async () => (await events([lost]))[0].status).toBe('processed');
-      const [meeting] = await a.db.query<{ status: string }[]>(
-        `SELECT status FROM meetings WHERE meeting_id = $1`,
-        [lostMeeting],
-      );
-      expect(meeting.status).toBe('started');
-      expect((await events([recent, waiting, ancient])).map((e) => e.status)).toEqual([
-        'received',
-        'received',
-        'received',
-      ]);
-
-      // Five minutes on, the recent one is due too; the processed one is not swept again.
-      expect(await sweep.runOnce(later(5 * MINUTE, now))).toEqual({ ran: true, enqueued: 1 });
-      await expect.poll(async () => (await events([recent]))[0].status).toBe('processed');
-      expect(await events([lost, recent])).toEqual([
-        { status: 'processed', attempts: 1 },
-        { status: 'processed', attempts: 1 },
-      ]);
+      expect(await left()).toEqual({ webhook: 0, pstn: 0, attempts: 0, tracked: 0 });
     });
   });
 
@@ -437,37 +390,25 @@ describe('scheduled work', () => {
       return ran[0];
     };
 
-    it('sweeps on one instance per tick, and each event is processed once', async () => {
+    it('applies each pending event once, whichever instance claims it', async () => {
       const now = new Date();
       const ids: string[] = [];
       for (let i = 0; i < 20; i += 1) {
         const event = buildEvent('meeting.participant-joined', {
           meetingId: newMeeting(),
-          msOpenId: `swept-${i}`,
+          msOpenId: `claimed-${i}`,
         });
         ids.push(await insertEvent(a.db, event, ago(10 * MINUTE, now)));
       }
-      const sweepBoth = () =>
-        Promise.all([a, b].map((t) => t.app.get(WebhookSweepJob).runOnce(now)));
-
-      expect(onlyOneRan(await whileTableLocked('webhook_events', sweepBoth))).toEqual({
-        ran: true,
-        enqueued: 20,
-      });
-      // Both instances' queue workers take jobs; each event is applied once.
+      // Both instances' queue workers claim pending events; each event is applied once.
       await expect
         .poll(async () => (await events(ids)).every((e) => e.status === 'processed'))
         .toBe(true);
       expect((await events(ids)).map((e) => e.attempts)).toEqual(ids.map(() => 1));
-      const [jobs] = await a.db.query<{ n: number }[]>(
-        `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND data->'eventIds' ?| $2`,
-        [WEBHOOK_EVENT_QUEUE, ids],
+      const [{ n }] = await a.db.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM pstn_events WHERE ms_open_id LIKE 'claimed-%'`,
       );
-      expect(jobs.n).toBe(1);
-
-      // The next tick finds nothing left to sweep, whichever instance runs it.
-      const next = await sweepBoth();
-      expect(next.map((run) => (run.ran ? run.enqueued : 0))).toEqual([0, 0]);
+      expect(n).toBe(20);
     });
 
     it('closes stale meetings on one instance per tick, publishing each end once', async () => {
@@ -505,6 +446,7 @@ describe('scheduled work', () => {
         ran: true,
         pstnEvents: 0,
         resolutionAttempts: 1500,
+        trackedNumbers: 0,
         webhookEvents: 0,
       });
     });
@@ -535,28 +477,29 @@ describe('scheduled work', () => {
       const t = await startTestApp(
         testEnv(url, {
           REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
-          WEBHOOK_SWEEP_INTERVAL_SECONDS: '1',
-          WEBHOOK_SWEEP_AFTER_SECONDS: '1',
+          STALE_MEETING_INTERVAL_SECONDS: '1',
+          STALE_MEETING_AFTER_HOURS: '1',
         }),
       );
       try {
-        // The sweep's timeout is absent while it runs, and set again when the run is over.
+        // A job's timeout is absent while it runs, and set again when the run is over.
         await expect
           .poll(() => t.app.get(SchedulerRegistry).getTimeouts().sort())
-          .toEqual(['reconcile', 'retention', 'stale-meetings', 'webhook-sweep']);
-        const id = await insertEvent(
-          t.db,
-          buildEvent('meeting.started', { meetingId: newMeeting() }),
-          ago(MINUTE, new Date()),
+          .toEqual(['reconcile', 'retention', 'stale-meetings']);
+        const meetingId = newMeeting();
+        await t.db.query(
+          `INSERT INTO meetings (meeting_id, status, started_at, last_event_at)
+           VALUES ($1, 'started', $2, $2)`,
+          [meetingId, ago(2 * HOUR, new Date())],
         );
         const status = async () =>
           (
             await t.db.query<{ status: string }[]>(
-              `SELECT status FROM webhook_events WHERE id = $1`,
-              [id],
+              `SELECT status FROM meetings WHERE meeting_id = $1`,
+              [meetingId],
             )
           )[0].status;
-        await expect.poll(status, { timeout: 5000 }).toBe('processed');
+        await expect.poll(status, { timeout: 5000 }).toBe('ended');
       } finally {
         await t.close();
         await dropTestDatabase(url);

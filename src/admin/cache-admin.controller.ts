@@ -4,7 +4,8 @@ import { RequireScope } from '../auth/auth.decorator';
 import { ApiError } from '../common/api-error';
 import { LookupService } from '../lookup/lookup.service';
 import { MappingCache, type CallerEntry } from '../lookup/mapping.cache';
-import { MeetingIdPipe } from '../lookup/meeting-id.pipe';
+import { MeetingIdPipe } from '../lookup/id-rules';
+import { MeetingsAdminService } from './meetings-admin.service';
 import { Numbers, NumberView, RevealDto } from './phone-masking';
 
 @ApiTags('admin')
@@ -15,6 +16,7 @@ export class CacheAdminController {
   constructor(
     private readonly cache: MappingCache,
     private readonly lookups: LookupService,
+    private readonly meetings: MeetingsAdminService,
   ) {}
 
   @Get()
@@ -54,6 +56,7 @@ export class CacheAdminController {
   @HttpCode(200)
   @ApiOperation({ summary: "Rebuild a meeting's cache entries from Postgres" })
   async rebuild(@Param('meetingId', MeetingIdPipe) meetingId: string) {
+    await this.meetings.assertExists(meetingId);
     return { meeting_id: meetingId, numbers: await this.lookups.rebuildCache(meetingId) };
   }
 }

@@ -1,7 +1,8 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorator';
 import { JobsQueryDto } from './admin-query.dto';
+import { EventIdPipe } from './event-id.pipe';
 import { JobsAdminService } from './jobs-admin.service';
 
 @ApiTags('admin')
@@ -15,7 +16,7 @@ export class JobsAdminController {
   @ApiOperation({
     summary: "The queue's failures with their errors",
     description:
-      '`failed`: failed at least once, waiting for an automatic retry; `dead`: out of retries.',
+      'A job is the processing of one stored webhook event (its id is the event id). `failed`: an attempt failed and the next waits for its time; `dead`: out of attempts.',
   })
   list(@Query() query: JobsQueryDto) {
     return this.jobs.list(query);
@@ -32,8 +33,8 @@ export class JobsAdminController {
   @Post(':id/retry')
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a failed or dead job again now' })
-  @ApiAcceptedResponse({ schema: { example: { id: 'uuid', retried: true } } })
-  async retry(@Param('id', new ParseUUIDPipe()) id: string) {
+  @ApiAcceptedResponse({ schema: { example: { id: '42', retried: true } } })
+  async retry(@Param('id', EventIdPipe) id: string) {
     await this.jobs.retry(id);
     return { id, retried: true };
   }

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorator';
-import { MeetingIdPipe } from '../lookup/meeting-id.pipe';
+import { MeetingIdPipe } from '../lookup/id-rules';
 import { MeetingResolver } from '../resolution/meeting-resolver';
 import { MeetingsQueryDto } from './admin-query.dto';
 import { MeetingsAdminService } from './meetings-admin.service';
@@ -38,11 +38,11 @@ export class MeetingsAdminController {
 
   @Post(':meetingId/resolve')
   @HttpCode(202)
-  @ApiOperation({ summary: "Ask Tencent for the meeting's unmapped numbers now" })
+  @ApiOperation({ summary: 'Ask Tencent for every number the meeting tracks, now' })
   @ApiAcceptedResponse({ schema: { example: { meeting_id: '13339451618278424869' } } })
   async resolve(@Param('meetingId', MeetingIdPipe) meetingId: string) {
     await this.meetings.assertExists(meetingId);
-    void this.resolver.request(meetingId, true);
+    void this.resolver.request(meetingId, true, { everything: true });
     return { meeting_id: meetingId };
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import type { MeetingsQueryDto } from './admin-query.dto';
-import { pagedQuery, type Page } from './paging.dto';
+import { pagedQuery, type Page } from '../common/paging';
 import type { NumberView } from './phone-masking';
 
 /** Rows of a meeting's history the detail view shows, newest first. */

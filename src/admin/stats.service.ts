@@ -1,34 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { WEBHOOK_EVENT_DEAD_QUEUE, WEBHOOK_EVENT_QUEUE } from '../queue/job-queue';
+import { WebhookEventQueue } from '../queue/webhook-event.queue';
+import { UpstreamRateLimiter } from '../tencent/upstream-rate-limiter';
 
 type Counts = Record<string, number>;
 
-/** The numbers /admin/stats answers, read from our tables and pg-boss's. */
+/** The numbers /admin/stats answers. */
 @Injectable()
 export class StatsService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queue: WebhookEventQueue,
+    private readonly limiter: UpstreamRateLimiter,
+  ) {}
 
   async read() {
-    const [events, meetings, callers, upstream, queue, oldest] = await Promise.all([
-      this.counts(`SELECT status AS key, count(*) AS n FROM webhook_events GROUP BY status`),
+    const [events, meetings, callers, upstream, oldest, budget] = await Promise.all([
+      this.queue.countsByStatus(),
       this.counts(`SELECT status AS key, count(*) AS n FROM meetings GROUP BY status`),
       this.counts(`SELECT status AS key, count(*) AS n FROM pstn_participants GROUP BY status`),
       this.counts(
         `SELECT outcome AS key, count(*) AS n FROM resolution_attempts
           WHERE created_at > now() - interval '1 hour' GROUP BY outcome`,
       ),
-      this.counts(
-        `SELECT CASE WHEN name = $2 THEN 'dead' ELSE state::text END AS key, count(*) AS n
-           FROM pgboss.job
-          WHERE (name = $1 AND state IN ('created', 'retry', 'active'))
-             OR (name = $2 AND state = 'created')
-          GROUP BY 1`,
-        [WEBHOOK_EVENT_QUEUE, WEBHOOK_EVENT_DEAD_QUEUE],
-      ),
-      this.dataSource.query<{ received_at: Date | null }[]>(
-        `SELECT min(received_at) AS received_at FROM webhook_events WHERE status = 'received'`,
-      ),
+      this.queue.oldestPendingAt(),
+      this.limiter.budget(),
     ]);
     const upstreamCalls = Object.values(upstream).reduce((sum, n) => sum + n, 0);
     return {
@@ -40,13 +36,24 @@ export class StatsService {
         errors: upstreamCalls - (upstream.ok ?? 0),
         by_outcome: upstream,
       },
-      queue: { created: 0, retry: 0, active: 0, dead: 0, ...queue },
-      oldest_unprocessed_event_at: oldest[0].received_at,
+      upstream_budget_this_minute: {
+        minute: budget.minute,
+        per_minute: budget.perMinute,
+        used_by_purpose: budget.used,
+        remaining: budget.remaining,
+      },
+      queue: {
+        pending: (events.received ?? 0) + (events.failed ?? 0),
+        failed: events.failed ?? 0,
+        dead: events.dead ?? 0,
+        quarantined: events.quarantined ?? 0,
+      },
+      oldest_unprocessed_event_at: oldest,
     };
   }
 
-  private async counts(sql: string, params: unknown[] = []): Promise<Counts> {
-    const rows = await this.dataSource.query<{ key: string; n: string }[]>(sql, params);
+  private async counts(sql: string): Promise<Counts> {
+    const rows = await this.dataSource.query<{ key: string; n: string }[]>(sql);
     return Object.fromEntries(rows.map((row) => [row.key, Number(row.n)]));
   }
 }

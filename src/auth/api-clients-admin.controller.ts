@@ -17,7 +17,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ArrayMinSize, IsArray, IsIn, IsString, Length } from 'class-validator';
-import { page, PagingDto } from '../admin/paging.dto';
+import { page, PagingDto } from '../common/paging';
 import { ApiError } from '../common/api-error';
 import { SCOPES, type ApiClient, type Scope } from './api-client.entity';
 import { ApiClientsService } from './api-clients.service';

@@ -1,9 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ApiError } from '../common/api-error';
 import { Env } from '../config/env.schema';
-import { RedisClient } from '../redis/redis.module';
+import { RedisChannels } from '../redis/redis-channels';
 import { ApiClient, type Scope } from './api-client.entity';
 import { generateApiToken, hashApiToken, sameHash } from './api-token';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 
 export interface Caller {
   id: string;
@@ -11,15 +13,26 @@ export interface Caller {
   scopes: readonly Scope[];
 }
 
-/** How long a verified token is trusted without asking Postgres again. */
-const CACHE_MS = 5_000;
+/** How long a verified token is trusted, and an unknown one refused, without asking Postgres. */
+const MEMO_MS = 5_000;
+/** Unknown tokens remembered at most: a guesser must not grow the memo without bound. */
+const MAX_REFUSED = 10_000;
 const REVOKED_CHANNEL = 'api-client-revoked';
 const BOOTSTRAP_ADMIN: Caller = { id: 'bootstrap-admin', name: 'ADMIN_TOKEN', scopes: ['admin'] };
 
+/** `admin` includes every other scope. */
+export function hasScope(caller: Caller, scope: Scope): boolean {
+  return caller.scopes.includes(scope) || caller.scopes.includes('admin');
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+}
+
 /**
  * API clients and their tokens. A token is checked against the bootstrap `ADMIN_TOKEN`, then by
- * its hash in Postgres; verified tokens are remembered for a few seconds, and a revocation
- * clears them on every replica at once through Redis.
+ * its hash in Postgres; answers are remembered for a few seconds either way, and a revocation
+ * clears a remembered token on every replica at once through Redis.
  */
 @Injectable()
 export class ApiClientsService implements OnModuleInit {
@@ -28,29 +41,67 @@ export class ApiClientsService implements OnModuleInit {
   private readonly verified = new Map<string, { caller: Caller; until: number; token: string }>();
   /** The same entries by token, so the hot path does not hash a token it has just seen. */
   private readonly byToken = new Map<string, { caller: Caller; until: number }>();
+  /** Tokens found in no client lately, until when. */
+  private readonly refused = new Map<string, number>();
 
   constructor(
     env: Env,
     private readonly dataSource: DataSource,
-    private readonly redis: RedisClient,
+    private readonly channels: RedisChannels,
+    private readonly failures: AuthFailureLimiter,
   ) {
     this.adminHash = hashApiToken(env.ADMIN_TOKEN);
   }
 
   async onModuleInit(): Promise<void> {
-    await this.redis.subscribe(REVOKED_CHANNEL, (hash) => this.forget(hash));
+    await this.channels.subscribe(REVOKED_CHANNEL, (hash) => this.forget(hash));
   }
 
-  /** The caller of a token verified in the last few seconds, without waiting for anything. */
-  recentCaller(token: string): Caller | undefined {
+  /**
+   * The one rule every protected route applies, whichever layer serves it: the caller of the
+   * `Authorization` header, with `scope`. 401 without a valid Bearer token, 403 without the
+   * scope, 429 for an address that failed too often lately.
+   */
+  async authorize(
+    authorization: string | undefined,
+    scope: Scope,
+    address: string,
+  ): Promise<Caller> {
+    const token = bearerToken(authorization);
+    const caller = token ? (this.recentCaller(token) ?? (await this.verify(token, address))) : null;
+    if (!caller) {
+      this.failures.failed(address);
+      throw token
+        ? new ApiError(401, 'unauthorized', 'the token is not valid')
+        : new ApiError(401, 'unauthorized', 'an Authorization: Bearer token is required');
+    }
+    if (!hasScope(caller, scope)) {
+      throw new ApiError(403, 'forbidden', `this route needs the "${scope}" scope`);
+    }
+    return caller;
+  }
+
+  private recentCaller(token: string): Caller | undefined {
     const seen = this.byToken.get(token);
     return seen && seen.until > Date.now() ? seen.caller : undefined;
   }
 
-  /** The caller a bearer token belongs to, or null. */
-  async authenticate(token: string): Promise<Caller | null> {
-    const recent = this.recentCaller(token);
-    if (recent) return recent;
+  /** A token not verified lately: refused at once while its address is over its allowance. */
+  private async verify(token: string, address: string): Promise<Caller | null> {
+    const retryAfter = this.failures.retryAfter(address);
+    if (retryAfter > 0) {
+      throw new ApiError(
+        429,
+        'too_many_requests',
+        `too many failed authentications from this address; retry in ${retryAfter} s`,
+      );
+    }
+    const refusedUntil = this.refused.get(token);
+    if (refusedUntil !== undefined && refusedUntil > Date.now()) return null;
+    return this.authenticate(token);
+  }
+
+  private async authenticate(token: string): Promise<Caller | null> {
     const hash = hashApiToken(token);
     if (sameHash(hash, this.adminHash)) return BOOTSTRAP_ADMIN;
     const [row] = await this.dataSource.query<{ id: string; name: string; scopes: Scope[] }[]>(
@@ -62,10 +113,14 @@ export class ApiClientsService implements OnModuleInit {
       [hash],
     );
     this.forget(hash);
-    if (!row) return null;
+    if (!row) {
+      if (this.refused.size >= MAX_REFUSED) this.refused.clear();
+      this.refused.set(token, Date.now() + MEMO_MS);
+      return null;
+    }
     const entry = {
       caller: { id: row.id, name: row.name, scopes: row.scopes },
-      until: Date.now() + CACHE_MS,
+      until: Date.now() + MEMO_MS,
     };
     this.verified.set(hash, { ...entry, token });
     this.byToken.set(token, entry);
@@ -110,7 +165,7 @@ export class ApiClientsService implements OnModuleInit {
     );
     if (rows.length === 0) return false;
     this.forget(rows[0].token_hash);
-    await this.redis.publish(REVOKED_CHANNEL, rows[0].token_hash);
+    await this.channels.publish(REVOKED_CHANNEL, rows[0].token_hash);
     return true;
   }
 }

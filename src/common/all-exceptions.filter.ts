@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  NotFoundException,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorBody } from './api-error';
 import { logFor } from './request-logger';
@@ -10,9 +16,13 @@ const CODES: Record<number, string> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
+  408: 'request_timeout',
+  409: 'conflict',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
+  431: 'headers_too_large',
   503: 'service_unavailable',
 };
 
@@ -30,6 +40,13 @@ export function toErrorResponse(
       log(`${error.code}${cause}`);
     }
     return { status: error.status, body: { error: { code: error.code, message: error.message } } };
+  }
+  if (error instanceof NotFoundException && error.message.startsWith('Cannot ')) {
+    // Nest's router names the path it did not find; the path may hold ids or tokens.
+    return {
+      status: 404,
+      body: { error: { code: 'not_found', message: 'no route matches this method and path' } },
+    };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -14,6 +15,12 @@ import {
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/** "true" and "false" (any case) become booleans; anything else stays and fails @IsBoolean. */
+const toBool = ({ value }: { value: unknown }): unknown => {
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  return text === 'true' ? true : text === 'false' ? false : value;
+};
 
 /**
  * Every environment variable the service reads, with its default. Checked once at boot;
@@ -125,8 +132,19 @@ export class Env {
   RESOLVE_HORIZON_SECONDS = 600;
 
   /** Track a webhook's pstn_number when it parses as a full international number. */
-  @IsIn(['true', 'false'])
-  TRACK_WEBHOOK_PSTN_NUMBERS = 'true';
+  @Transform(toBool)
+  @IsBoolean()
+  TRACK_WEBHOOK_PSTN_NUMBERS = true;
+
+  /**
+   * Numbers tracked per meeting at most (a 409 beyond): each is asked of Tencent while a caller
+   * of the meeting is unmapped, so a careless client could spend the shared budget on junk.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TRACKED_NUMBERS_PER_MEETING = 500;
 
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   @Matches(/^[A-Za-z0-9:_-]*$/, {
@@ -135,8 +153,9 @@ export class Env {
   REDIS_KEY_PREFIX = 'pstn:';
 
   /** Run the scheduled jobs from this replica; each tick still runs on one replica only. */
-  @IsIn(['true', 'false'])
-  SCHEDULER_ENABLED = 'true';
+  @Transform(toBool)
+  @IsBoolean()
+  SCHEDULER_ENABLED = true;
 
   /** How often to look for meetings whose connected phone callers stay unmapped. */
   @Transform(toInt)
@@ -155,8 +174,9 @@ export class Env {
   RECONCILE_AFTER_SECONDS = 120;
 
   /** Reconciliation also reads the meeting's callout list to track and map called numbers. */
-  @IsIn(['true', 'false'])
-  RECONCILE_CALLOUTS = 'false';
+  @Transform(toBool)
+  @IsBoolean()
+  RECONCILE_CALLOUTS = false;
 
   @Transform(toInt)
   @IsInt()
@@ -182,32 +202,65 @@ export class Env {
   @Min(1)
   RETENTION_DAYS = 30;
 
+  /** Attempts at applying a stored event before it is left for an operator as `dead`. */
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  @Max(86400)
-  WEBHOOK_SWEEP_INTERVAL_SECONDS = 60;
-
-  /** A stored event still unprocessed this long after it arrived, with no job, is enqueued again. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  WEBHOOK_SWEEP_AFTER_SECONDS = 300;
+  @Max(100)
+  QUEUE_MAX_ATTEMPTS = 6;
 
   /**
-   * A queue job still active this long is taken for lost (its process died) and runs again.
-   * Applying a batch of events takes well under a second.
+   * A request (headers and body) that has not fully arrived this long after it began is
+   * answered 408 and its connection closed. Tencent gives up on a delivery after 5 s.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  HTTP_REQUEST_TIMEOUT_MS = 10_000;
+
+  /** The request line and headers must arrive within this (at most the request timeout). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  HTTP_HEADERS_TIMEOUT_MS = 5_000;
+
+  /**
+   * A connection with no traffic this long is closed: between keep-alive requests, or a stream
+   * (event streams send a heartbeat every 15 s, so keep this above that).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  HTTP_IDLE_TIMEOUT_MS = 65_000;
+
+  /**
+   * Behind a load balancer or proxy: trust its X-Forwarded-For for the client address (used to
+   * limit failed authentications per address). Off: the address is the connection's peer.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  TRUST_PROXY = false;
+
+  /** Concurrent participant event streams one API client may hold open (429 beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_MAX_STREAMS_PER_CLIENT = 50;
+
+  /** Concurrent participant event streams per instance, all clients together (429 beyond). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_MAX_STREAMS = 2_000;
+
+  /**
+   * Failed authentications one client address may make per minute before it is answered 429
+   * (a burst of this many, then refilled evenly over the minute).
    */
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  QUEUE_JOB_TIMEOUT_SECONDS = 60;
-
-  /** How often the queue looks for lost jobs (and does its other upkeep). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  QUEUE_MAINTENANCE_INTERVAL_SECONDS = 30;
+  AUTH_FAILURES_PER_MINUTE = 30;
 }
 
 /** Parses and checks the environment; throws one error that lists every bad variable. */
@@ -220,10 +273,13 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
   );
   const env = plainToInstance(Env, defined, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    const lines = errors.map(
-      (error) => `  ${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`,
-    );
+  const lines = errors.map(
+    (error) => `  ${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`,
+  );
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    lines.push('  HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  }
+  if (lines.length > 0) {
     throw new Error(`Invalid environment (see .env.example):\n${lines.join('\n')}`);
   }
   return env;

@@ -3,6 +3,8 @@ import { CreateWebhookEvents1764000000000 } from '../../migrations/1764000000000
 import { CreatePstnTracking1764000100000 } from '../../migrations/1764000100000-CreatePstnTracking';
 import { CreateApiClients1764000200000 } from '../../migrations/1764000200000-CreateApiClients';
 import { CheaperWebhookEventProcessing1764000300000 } from '../../migrations/1764000300000-CheaperWebhookEventProcessing';
+import { WebhookEventsAreTheQueue1764000400000 } from '../../migrations/1764000400000-WebhookEventsAreTheQueue';
+import { BoundTrackedNumbers1764000500000 } from '../../migrations/1764000500000-BoundTrackedNumbers';
 import { ApiClient } from '../auth/api-client.entity';
 import { MsOpenIdMapping } from '../resolution/ms-open-id-mapping.entity';
 import { ResolutionAttempt } from '../resolution/resolution-attempt.entity';
@@ -10,7 +12,7 @@ import { Meeting } from '../tracking/meeting.entity';
 import { PstnEvent } from '../tracking/pstn-event.entity';
 import { PstnParticipant } from '../tracking/pstn-participant.entity';
 import { TrackedNumber } from '../tracking/tracked-number.entity';
-import { WebhookEvent } from '../webhook/webhook-event.entity';
+import { WebhookEvent } from '../queue/webhook-event.entity';
 
 export const entities = [
   WebhookEvent,
@@ -27,6 +29,8 @@ export const migrations = [
   CreatePstnTracking1764000100000,
   CreateApiClients1764000200000,
   CheaperWebhookEventProcessing1764000300000,
+  WebhookEventsAreTheQueue1764000400000,
+  BoundTrackedNumbers1764000500000,
 ];
 
 /** The one place database options are built: the app, the migration CLI and the tests use it. */

@@ -41,8 +41,10 @@ async function createDatabaseIfMissing(url: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount === 0) {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`).catch((error: unknown) => {
-        // Another replica created it between our check and our CREATE.
-        if ((error as { code?: string }).code !== '42P04') throw error;
+        // Another replica created it between our check and our CREATE: Postgres says so as
+        // "already exists" (42P04) or, when both CREATEs ran at once, as a unique violation.
+        const code = (error as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw error;
       });
     }
   } finally {

@@ -6,7 +6,7 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import { RedisClient } from '../redis/redis.module';
+import { RedisClient } from '../redis/redis.client';
 
 const CHECK_TIMEOUT_MS = 1000;
 
@@ -48,7 +48,7 @@ export class HealthController {
   private async redisCheck() {
     const redis = this.indicators.check('redis');
     try {
-      await this.redis.redis.ping();
+      await this.redis.ping();
       return redis.up();
     } catch (error) {
       return redis.degraded({ message: (error as Error).message });

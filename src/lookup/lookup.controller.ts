@@ -1,11 +1,36 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOperation,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
 import { RequireScope } from '../auth/auth.decorator';
-import type { NumberIds } from './mapping.cache';
-import { MsOpenIdLookupDto, ParticipantsQueryDto, TrackedNumbersDto } from './lookup.dto';
-import { LookupService, type ParticipantView } from './lookup.service';
-import { MeetingIdPipe } from './meeting-id.pipe';
-import { toPhoneNumber, type PhoneNumberDto } from './phone-number.dto';
+import type { JsonSchema } from '../common/schema-validation';
+import { LookupService } from './lookup.service';
+import type { ParticipantView } from './lookup.store';
+import { MeetingIdPipe, MsOpenIdPipe } from './id-rules';
+import { phoneNumbersSchema, toPhoneNumbers, type PhoneNumberBody } from './phone-number.schema';
+
+/** Numbers per request at most, as in Tencent's own endpoint. */
+export const MAX_NUMBERS = 100;
+
+const TRACKED_NUMBERS_BODY: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['phone_numbers'],
+  properties: { phone_numbers: phoneNumbersSchema(MAX_NUMBERS) },
+};
+
+export class ParticipantsQueryDto {
+  @ApiPropertyOptional({ enum: ['connected', 'left', 'all'], default: 'all' })
+  @IsOptional()
+  @IsIn(['connected', 'left', 'all'])
+  status: 'connected' | 'left' | 'all' = 'all';
+}
 
 @ApiTags('lookup')
 @ApiBearerAuth()
@@ -14,46 +39,19 @@ import { toPhoneNumber, type PhoneNumberDto } from './phone-number.dto';
 export class LookupController {
   constructor(private readonly lookups: LookupService) {}
 
-  @Post('phone/ms-open-id')
-  @HttpCode(200)
-  @ApiOperation({
-    summary: "Drop-in for Tencent's ms-open-id endpoint",
-    description:
-      'Same request and answer as Tencent; each item also has `status`. Answers from the cache, then Postgres; a number never resolved in a meeting with a connected phone caller is asked of Tencent once.',
-  })
-  @ApiOkResponse({
-    schema: {
-      example: {
-        meeting_id: '13339451618278424869',
-        ms_open_id_list: [
-          {
-            area: 86,
-            phone_number: 13888888888,
-            ms_open_id: 'WMfgHRYj6m36mcDGtK',
-            status: 'connected',
-          },
-        ],
-      },
-    },
-  })
-  async msOpenId(
-    @Param('meetingId', MeetingIdPipe) meetingId: string,
-    @Body() body: MsOpenIdLookupDto,
-  ) {
-    const ids = await this.lookups.lookup(meetingId, body.phone_numbers.map(toPhoneNumber));
-    return { meeting_id: meetingId, ms_open_id_list: listItems(body.phone_numbers, ids) };
-  }
-
   @Put('tracked-numbers')
+  @RouteSchema({ body: TRACKED_NUMBERS_BODY })
+  @ApiBody({ schema: TRACKED_NUMBERS_BODY })
   @ApiOperation({
     summary: 'Register numbers to resolve as soon as they connect (idempotent)',
-    description: "Answers each number's current ids.",
+    description:
+      "Works for a meeting no webhook has mentioned yet. Answers each number's current ids. 409 when the meeting would track more numbers than allowed.",
   })
   async track(
     @Param('meetingId', MeetingIdPipe) meetingId: string,
-    @Body() body: TrackedNumbersDto,
+    @Body() body: { phone_numbers: PhoneNumberBody[] },
   ) {
-    const ids = await this.lookups.track(meetingId, body.phone_numbers.map(toPhoneNumber));
+    const ids = await this.lookups.register(meetingId, toPhoneNumbers(body.phone_numbers));
     return {
       meeting_id: meetingId,
       phone_numbers: body.phone_numbers.map((number, index) => ({
@@ -65,7 +63,7 @@ export class LookupController {
   }
 
   @Get('pstn-participants')
-  @ApiOperation({ summary: "The meeting's phone callers" })
+  @ApiOperation({ summary: "The meeting's phone callers (an empty list for a meeting not seen)" })
   async participants(
     @Param('meetingId', MeetingIdPipe) meetingId: string,
     @Query() query: ParticipantsQueryDto,
@@ -78,25 +76,13 @@ export class LookupController {
   @ApiOperation({ summary: 'Reverse lookup: which number this caller is (404 when unknown)' })
   async participant(
     @Param('meetingId', MeetingIdPipe) meetingId: string,
-    @Param('msOpenId') msOpenId: string,
+    @Param('msOpenId', MsOpenIdPipe) msOpenId: string,
   ) {
     return {
       meeting_id: meetingId,
       ...participantItem(await this.lookups.caller(meetingId, msOpenId)),
     };
   }
-}
-
-/** Tencent's list shape: one item per id, numbers echoed in the form they were asked. */
-export function listItems(asked: PhoneNumberDto[], ids: NumberIds[]) {
-  return asked.flatMap((number, index) =>
-    ids[index].ids.map((id) => ({
-      area: number.area,
-      phone_number: number.phone_number,
-      ms_open_id: id.msOpenId,
-      status: id.status,
-    })),
-  );
 }
 
 function participantItem(caller: ParticipantView) {

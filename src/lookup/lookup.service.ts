@@ -1,88 +1,159 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { Env } from '../config/env.schema';
 import { MeetingResolver } from '../resolution/meeting-resolver';
-import type { PhoneNumber } from '../tencent/ms-open-id.client';
-import { numberKey } from '../tracking/phone-number';
+import { numberKey, type PhoneNumber } from '../tencent/phone-number';
 import type { ParticipantStatus } from '../tracking/pstn-participant.entity';
-import { MappingCache, type CallerEntry, type NumberIds } from './mapping.cache';
+import { LookupStore, type MeetingState, type ParticipantView } from './lookup.store';
+import { MappingCache, type NumberIds } from './mapping.cache';
+import { PstnEventStream } from './pstn-event.stream';
 
-/** How long a lookup waits for Tencent before answering with what is known. */
+/** How long a lookup waits for Tencent's answer before answering with what is known. */
 const RESOLVE_WAIT_MS = 5_000;
 
-interface MeetingState {
-  endedAt: Date | null;
-  open: boolean;
-  hasConnectedCaller: boolean;
-}
-
-export interface ParticipantView extends CallerEntry {
-  msOpenId: string;
+/** Whether every number has a connected id: what a waiting lookup waits for. */
+export function allConnected(answers: NumberIds[]): boolean {
+  return answers.every((answer) => answer.ids.some((id) => id.status === 'connected'));
 }
 
 /**
  * Answers meeting-control services: number -> ids from the cache, else from Postgres (one read
- * per number however many ask at once), asking Tencent once when a connected meeting has never
- * resolved the number.
+ * per number however many ask at once), asking Tencent once when a meeting with a connected
+ * caller has never resolved the number. A meeting no webhook has mentioned yet is not an error:
+ * its numbers are tracked and resolve once their calls connect.
  */
 @Injectable()
 export class LookupService {
   private readonly inFlight = new Map<string, Promise<NumberIds>>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly env: Env,
+    private readonly store: LookupStore,
     private readonly cache: MappingCache,
     private readonly resolver: MeetingResolver,
+    private readonly events: PstnEventStream,
   ) {}
 
-  /** Each number's ids, in the order asked. Every number asked about becomes tracked. */
-  async lookup(meetingId: string, numbers: PhoneNumber[]): Promise<NumberIds[]> {
+  /**
+   * Each number's ids, in the order asked; every number asked about becomes tracked. With
+   * `waitMs`, answers as soon as every number has a connected id, or when the time is up.
+   */
+  async lookup(meetingId: string, numbers: PhoneNumber[], waitMs = 0): Promise<NumberIds[]> {
+    if (waitMs <= 0) return this.lookupNow(meetingId, numbers);
+    return this.waitFor(meetingId, waitMs, () => this.lookupNow(meetingId, numbers), allConnected);
+  }
+
+  /**
+   * Runs `read` now and again after each of the meeting's events (from any replica), until
+   * `done` says its answer is the one awaited or `waitMs` has passed; answers the last read.
+   * It reacts to the events the meeting's resolution produces: it does not poll.
+   */
+  async waitFor<T>(
+    meetingId: string,
+    waitMs: number,
+    read: () => Promise<T>,
+    done: (answer: T) => boolean,
+  ): Promise<T> {
+    /** Counts the meeting's events heard so far. */
+    let heard = 0;
+    let wake: (() => void) | undefined;
+    const stopListening = this.events.listen(meetingId, () => {
+      heard += 1;
+      wake?.();
+    });
+    const deadline = Date.now() + waitMs;
+    try {
+      for (;;) {
+        const before = heard;
+        const answer = await read();
+        const left = deadline - Date.now();
+        if (done(answer) || left <= 0) return answer;
+        if (heard === before) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, left);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+      }
+    } finally {
+      stopListening();
+    }
+  }
+
+  private async lookupNow(meetingId: string, numbers: PhoneNumber[]): Promise<NumberIds[]> {
     const cached = await this.cache.getNumbers(meetingId, numbers);
+    if (cached.every((answer) => answer !== undefined)) return cached;
+    await this.track(
+      meetingId,
+      numbers.filter((_, index) => cached[index] === undefined),
+    );
     return Promise.all(
       numbers.map(async (number, index) => cached[index] ?? this.loadOnce(meetingId, number)),
     );
   }
 
   /** Registers numbers to resolve as soon as they connect; answers their current ids. */
-  async track(meetingId: string, numbers: PhoneNumber[]): Promise<NumberIds[]> {
-    const meeting = await this.meeting(meetingId);
-    await this.insertTracked(meetingId, numbers);
+  async register(meetingId: string, numbers: PhoneNumber[]): Promise<NumberIds[]> {
+    await this.track(meetingId, numbers);
+    const meeting = await this.store.meeting(meetingId);
     // A connected caller may be one of them already; otherwise they resolve when they connect.
     if (meeting.open && meeting.hasConnectedCaller) void this.resolver.request(meetingId, false);
-    return Promise.all(numbers.map((number) => this.idsFromDb(meetingId, number)));
+    return Promise.all(numbers.map((number) => this.store.ids(meetingId, number)));
   }
 
-  async participants(
-    meetingId: string,
-    status: ParticipantStatus | 'all',
-  ): Promise<ParticipantView[]> {
-    await this.meeting(meetingId);
-    const rows = await this.dataSource.query<CallerRow[]>(
-      `${CALLER_SELECT}
-        WHERE p.meeting_id = $1 AND ($2 = 'all' OR p.status = $2)
-        ORDER BY p.joined_at NULLS LAST, p.id`,
-      [meetingId, status],
-    );
-    return rows.map(toCaller);
+  participants(meetingId: string, status: ParticipantStatus | 'all'): Promise<ParticipantView[]> {
+    return this.store.participants(meetingId, status);
   }
 
-  /** Which number this caller is; 404 when the meeting or the caller is unknown. */
+  /** Which number this caller is; 404 when the meeting has no such caller. */
   async caller(meetingId: string, msOpenId: string): Promise<ParticipantView> {
     const cached = await this.cache.getCaller(meetingId, msOpenId);
     if (cached) return { msOpenId, ...cached };
-    await this.meeting(meetingId);
-    const [row] = await this.dataSource.query<CallerRow[]>(
-      `${MAPPED_CALLER_SELECT}
-        WHERE m.meeting_id = $1 AND m.ms_open_id = $2
-       UNION ALL
-       ${CALLER_SELECT}
-        WHERE p.meeting_id = $1 AND p.ms_open_id = $2
-        LIMIT 1`,
-      [meetingId, msOpenId],
-    );
-    if (!row)
+    const caller = await this.store.caller(meetingId, msOpenId);
+    if (!caller) {
       throw new ApiError(404, 'participant_not_found', 'no phone caller with this ms_open_id');
-    return toCaller(row);
+    }
+    return caller;
+  }
+
+  /**
+   * Drops a meeting's cache entries and fills them again from Postgres, for every number it
+   * tracks or has mapped; answers how many numbers were cached.
+   */
+  async rebuildCache(meetingId: string): Promise<number> {
+    if (!(await this.cache.invalidate(meetingId))) {
+      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
+    }
+    const generation = await this.cache.generation(meetingId);
+    const meeting = await this.store.meeting(meetingId);
+    const numbers = await this.store.knownNumbers(meetingId);
+    for (const number of numbers) {
+      await this.fill(
+        meetingId,
+        generation,
+        meeting,
+        number,
+        await this.store.ids(meetingId, number),
+      );
+    }
+    return numbers.length;
+  }
+
+  /** 409 when the meeting would track more numbers than TRACKED_NUMBERS_PER_MEETING. */
+  private async track(meetingId: string, numbers: PhoneNumber[]): Promise<void> {
+    if (numbers.length === 0) return;
+    const limit = this.env.TRACKED_NUMBERS_PER_MEETING;
+    if (!(await this.store.track(meetingId, numbers, limit))) {
+      throw new ApiError(
+        409,
+        'too_many_tracked_numbers',
+        `a meeting tracks at most ${limit} numbers; this one would track more`,
+      );
+    }
   }
 
   private loadOnce(meetingId: string, number: PhoneNumber): Promise<NumberIds> {
@@ -95,46 +166,16 @@ export class LookupService {
     return load;
   }
 
-  /**
-   * Drops a meeting's cache entries and fills them again from Postgres, for every number it
-   * tracks or has mapped; answers how many numbers were cached.
-   */
-  async rebuildCache(meetingId: string): Promise<number> {
-    const meeting = await this.meeting(meetingId);
-    if (!(await this.cache.invalidate(meetingId))) {
-      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
-    }
-    const generation = await this.cache.generation(meetingId);
-    const numbers = await this.dataSource.query<{ area: string; phone_number: string }[]>(
-      `SELECT area, phone_number FROM tracked_numbers WHERE meeting_id = $1
-        UNION
-       SELECT area, phone_number FROM ms_open_id_mappings WHERE meeting_id = $1`,
-      [meetingId],
-    );
-    for (const row of numbers) {
-      const number = { area: row.area, phoneNumber: row.phone_number };
-      await this.fill(
-        meetingId,
-        generation,
-        meeting,
-        number,
-        await this.idsFromDb(meetingId, number),
-      );
-    }
-    return numbers.length;
-  }
-
   private async load(meetingId: string, number: PhoneNumber): Promise<NumberIds> {
     const generation = await this.cache.generation(meetingId);
-    const meeting = await this.meeting(meetingId);
-    await this.insertTracked(meetingId, [number]);
-    let ids = await this.idsFromDb(meetingId, number);
+    const meeting = await this.store.meeting(meetingId);
+    let ids = await this.store.ids(meetingId, number);
     if (ids.ids.length === 0 && meeting.open && meeting.hasConnectedCaller) {
       await Promise.race([
-        this.resolver.request(meetingId, true, { urgent: true }),
+        this.resolver.request(meetingId, true, { waiting: 'lookup' }),
         new Promise((resolve) => setTimeout(resolve, RESOLVE_WAIT_MS).unref()),
       ]);
-      ids = await this.idsFromDb(meetingId, number);
+      ids = await this.store.ids(meetingId, number);
     }
     await this.fill(meetingId, generation, meeting, number, ids);
     return ids;
@@ -148,103 +189,10 @@ export class LookupService {
     number: PhoneNumber,
     ids: NumberIds,
   ): Promise<void> {
-    await this.cache.fill(
+    const callers = await this.store.mappedCallers(
       meetingId,
-      generation,
-      meeting.endedAt,
-      number,
-      ids,
-      await this.callers(meetingId, number, ids),
+      ids.ids.map((id) => id.msOpenId),
     );
+    await this.cache.fill(meetingId, generation, meeting.endedAt, number, ids, callers);
   }
-
-  private async callers(
-    meetingId: string,
-    number: PhoneNumber,
-    ids: NumberIds,
-  ): Promise<Map<string, CallerEntry>> {
-    if (ids.ids.length === 0) return new Map();
-    const rows = await this.dataSource.query<CallerRow[]>(
-      `${MAPPED_CALLER_SELECT} WHERE m.meeting_id = $1 AND m.ms_open_id = ANY($2)`,
-      [meetingId, ids.ids.map((id) => id.msOpenId)],
-    );
-    return new Map(rows.map((row) => [row.ms_open_id, toCaller(row)]));
-  }
-
-  private async idsFromDb(meetingId: string, number: PhoneNumber): Promise<NumberIds> {
-    const rows = await this.dataSource.query<{ ms_open_id: string; status: ParticipantStatus }[]>(
-      `SELECT m.ms_open_id, COALESCE(p.status, 'left') AS status
-         FROM ms_open_id_mappings m
-         LEFT JOIN pstn_participants p
-           ON p.meeting_id = m.meeting_id AND p.ms_open_id = m.ms_open_id
-        WHERE m.meeting_id = $1
-          AND ltrim(m.area, '0') = $2 AND ltrim(m.phone_number, '0') = $3
-        ORDER BY m.id`,
-      [meetingId, number.area, number.phoneNumber],
-    );
-    return { ids: rows.map((row) => ({ msOpenId: row.ms_open_id, status: row.status })) };
-  }
-
-  private async insertTracked(meetingId: string, numbers: PhoneNumber[]): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source)
-       SELECT $1, * , 'api' FROM unnest($2::text[], $3::text[])
-       ON CONFLICT DO NOTHING`,
-      [meetingId, numbers.map((n) => n.area), numbers.map((n) => n.phoneNumber)],
-    );
-  }
-
-  /** The meeting as the lookups need it; 404 for a meeting no webhook has mentioned. */
-  private async meeting(meetingId: string): Promise<MeetingState> {
-    const [row] = await this.dataSource.query<
-      { status: string; ended_at: Date | null; connected: boolean }[]
-    >(
-      `SELECT status, ended_at,
-              EXISTS (SELECT 1 FROM pstn_participants p
-                       WHERE p.meeting_id = $1 AND p.status = 'connected') AS connected
-         FROM meetings WHERE meeting_id = $1`,
-      [meetingId],
-    );
-    if (!row) throw new ApiError(404, 'meeting_not_found', 'no such meeting has been seen');
-    return {
-      endedAt: row.ended_at,
-      open: row.status !== 'ended' && row.status !== 'canceled',
-      hasConnectedCaller: row.connected,
-    };
-  }
-}
-
-interface CallerRow {
-  ms_open_id: string;
-  status: ParticipantStatus;
-  joined_at: Date | null;
-  left_at: Date | null;
-  area: string | null;
-  phone_number: string | null;
-}
-
-/** Mapped ids with their caller's state; an id Tencent returned from history counts as left. */
-const MAPPED_CALLER_SELECT = `
-  SELECT m.ms_open_id, COALESCE(p.status, 'left') AS status, p.joined_at, p.left_at,
-         m.area, m.phone_number
-    FROM ms_open_id_mappings m
-    LEFT JOIN pstn_participants p
-      ON p.meeting_id = m.meeting_id AND p.ms_open_id = m.ms_open_id`;
-
-/** Phone callers with their number when it is mapped. */
-const CALLER_SELECT = `
-  SELECT p.ms_open_id, p.status, p.joined_at, p.left_at, m.area, m.phone_number
-    FROM pstn_participants p
-    LEFT JOIN ms_open_id_mappings m
-      ON m.meeting_id = p.meeting_id AND m.ms_open_id = p.ms_open_id`;
-
-function toCaller(row: CallerRow): ParticipantView {
-  return {
-    msOpenId: row.ms_open_id,
-    area: row.area,
-    phoneNumber: row.phone_number,
-    status: row.status,
-    joinedAt: row.joined_at?.toISOString() ?? null,
-    leftAt: row.left_at?.toISOString() ?? null,
-  };
 }

@@ -2,10 +2,9 @@ import { createHmac } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Env } from '../config/env.schema';
 import { Metrics } from '../metrics/metrics';
-import { RedisClient } from '../redis/redis.module';
-import { ChangeFeed } from '../tracking/change-feed';
-import type { PhoneNumber } from '../tencent/ms-open-id.client';
-import { numberKey } from '../tracking/phone-number';
+import { RedisClient } from '../redis/redis.client';
+import { ChangeFeed } from '../change-feed/change-feed';
+import { numberKey, type PhoneNumber } from '../tencent/phone-number';
 import type { ParticipantStatus } from '../tracking/pstn-participant.entity';
 
 /** A number's ids in a meeting, as the lookup API answers them. */
@@ -73,7 +72,7 @@ export class MappingCache {
   /** Cached answers in the order asked: ids, [] for a recent "none", undefined for a miss. */
   async getNumbers(meetingId: string, numbers: PhoneNumber[]): Promise<(NumberIds | undefined)[]> {
     try {
-      const values = await this.redis.redis.hmget(
+      const values = await this.redis.hmget(
         this.key(meetingId, 'n'),
         ...numbers.map((number) => this.field(number)),
       );
@@ -90,7 +89,7 @@ export class MappingCache {
 
   async getCaller(meetingId: string, msOpenId: string): Promise<CallerEntry | undefined> {
     try {
-      const value = await this.redis.redis.hget(this.key(meetingId, 'o'), msOpenId);
+      const value = await this.redis.hget(this.key(meetingId, 'o'), msOpenId);
       return value ? (JSON.parse(value) as CallerEntry) : undefined;
     } catch {
       return undefined;
@@ -100,7 +99,7 @@ export class MappingCache {
   /** The meeting's generation, read before Postgres; null when Redis is unreachable. */
   async generation(meetingId: string): Promise<string | null> {
     try {
-      return (await this.redis.redis.get(this.key(meetingId, 'gen'))) ?? '0';
+      return (await this.redis.get(this.key(meetingId, 'gen'))) ?? '0';
     } catch {
       return null;
     }
@@ -122,7 +121,7 @@ export class MappingCache {
       msOpenId,
       JSON.stringify(entry),
     ]);
-    await this.redis.redis
+    await this.redis
       .eval(
         FILL_LUA,
         3,
@@ -141,7 +140,7 @@ export class MappingCache {
   /** Drops a meeting's entries after a committed change; false when Redis was unreachable. */
   async invalidate(meetingId: string): Promise<boolean> {
     try {
-      await this.redis.redis
+      await this.redis
         .multi()
         .incr(this.key(meetingId, 'gen'))
         .expire(this.key(meetingId, 'gen'), CEILING_S * 2)
@@ -158,8 +157,8 @@ export class MappingCache {
     meetingId: string,
   ): Promise<{ numbers: Record<string, string>; callers: Record<string, string> }> {
     const [numbers, callers] = await Promise.all([
-      this.redis.redis.hgetall(this.key(meetingId, 'n')),
-      this.redis.redis.hgetall(this.key(meetingId, 'o')),
+      this.redis.hgetall(this.key(meetingId, 'n')),
+      this.redis.hgetall(this.key(meetingId, 'o')),
     ]);
     return { numbers, callers };
   }
@@ -179,14 +178,10 @@ export class MappingCache {
   }
 
   private field(number: PhoneNumber): string {
-    // Memoised by the number as given; spellings that numberKey() joins share one HMAC.
-    const given = `${number.area}:${number.phoneNumber}`;
+    const given = numberKey(number);
     let field = this.fields.get(given);
     if (!field) {
-      field = createHmac('sha256', this.fieldKey)
-        .update(numberKey(number))
-        .digest('hex')
-        .slice(0, 32);
+      field = createHmac('sha256', this.fieldKey).update(given).digest('hex').slice(0, 32);
       if (this.fields.size >= FIELD_MEMO_SIZE) this.fields.clear();
       this.fields.set(given, field);
     }

@@ -1,9 +1,9 @@
-import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Metrics } from '../metrics/metrics';
-import { RedisClient } from '../redis/redis.module';
-import { ChangeFeed } from '../tracking/change-feed';
-import type { TrackingChange } from '../tracking/tracking-change';
+import { ChangeFeed } from '../change-feed/change-feed';
+import type { TrackingChange } from '../change-feed/tracking-change';
+import { RedisChannels } from '../redis/redis-channels';
+import { RedisClient } from '../redis/redis.client';
 
 export interface PstnStreamEvent {
   /** The Redis stream id, usable as Last-Event-ID; null while Redis is unreachable. */
@@ -12,7 +12,7 @@ export interface PstnStreamEvent {
   data: { meeting_id: string; ms_open_id?: string; area?: string; phone_number?: string };
 }
 
-type Send = (event: PstnStreamEvent) => void;
+export type PstnEventListener = (event: PstnStreamEvent) => void;
 
 const CHANNEL = 'pstn-events';
 /** Events kept per meeting for clients that reconnect with Last-Event-ID. */
@@ -25,84 +25,48 @@ const STREAMED = new Set([
 ]);
 
 /**
- * Phone caller events for Server-Sent Events subscribers. Each change is appended to the
- * meeting's Redis stream (its id is the SSE id) and published, so every replica's subscribers
- * hear every replica's changes; a reconnecting client gets what it missed from the stream.
+ * Phone caller events of every replica, for whoever listens in this process (event streams,
+ * lookups and actions waiting for a caller). Each committed change is appended to the meeting's
+ * Redis stream (its id is the SSE id) and published, so every replica's listeners hear every
+ * replica's changes; a reconnecting client gets what it missed from the stream.
  */
 @Injectable()
-export class PstnEventStream implements OnModuleInit, BeforeApplicationShutdown {
-  private readonly subscribers = new Map<string, Set<Send>>();
-  private readonly closers = new Set<() => void>();
+export class PstnEventStream implements OnModuleInit {
+  private readonly listeners = new Map<string, Set<PstnEventListener>>();
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly redis: RedisClient,
+    private readonly channels: RedisChannels,
     feed: ChangeFeed,
-    metrics: Metrics,
   ) {
     feed.listen((changes) => this.publish(changes));
-    metrics.gauge(
-      'pstn_sse_subscribers',
-      'Open participant event streams on this instance',
-      () => this.subscriberCount,
-    );
   }
 
   async onModuleInit(): Promise<void> {
-    await this.redis.subscribe(CHANNEL, (message) => {
-      const event = JSON.parse(message) as PstnStreamEvent;
-      this.dispatch(event);
+    await this.channels.subscribe(CHANNEL, (message) => {
+      this.dispatch(JSON.parse(message) as PstnStreamEvent);
     });
   }
 
-  /** Number of open subscriptions, for the metrics. */
-  get subscriberCount(): number {
-    let count = 0;
-    for (const set of this.subscribers.values()) count += set.size;
-    return count;
-  }
-
   /**
-   * Sends the meeting's events after `lastEventId` (when given and still held), then live ones.
-   * `close` is called on shutdown. Returns the unsubscribe function.
+   * Calls `listener` for each of the meeting's events from now on, synchronously registered so
+   * that nothing published after this call is missed. Answers the function that stops it.
    */
-  async subscribe(
-    meetingId: string,
-    lastEventId: string | undefined,
-    send: Send,
-    close: () => void,
-  ): Promise<() => void> {
-    let replayedUpTo: string | null = null;
-    const buffered: PstnStreamEvent[] = [];
-    let live = false;
-    const deliver: Send = (event) => {
-      if (!live) buffered.push(event);
-      else if (!replayedUpTo || !event.id || compareIds(event.id, replayedUpTo) > 0) send(event);
-    };
-    const set = this.subscribers.get(meetingId) ?? new Set<Send>();
-    set.add(deliver);
-    this.subscribers.set(meetingId, set);
-    this.closers.add(close);
-
-    if (lastEventId && /^\d+-\d+$/.test(lastEventId)) {
-      for (const event of await this.history(meetingId, lastEventId)) {
-        send(event);
-        replayedUpTo = event.id;
-      }
-    }
-    live = true;
-    for (const event of buffered) deliver(event);
-
+  listen(meetingId: string, listener: PstnEventListener): () => void {
+    const set = this.listeners.get(meetingId) ?? new Set<PstnEventListener>();
+    set.add(listener);
+    this.listeners.set(meetingId, set);
     return () => {
-      set.delete(deliver);
-      if (set.size === 0) this.subscribers.delete(meetingId);
-      this.closers.delete(close);
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(meetingId) === set) this.listeners.delete(meetingId);
     };
   }
 
-  private async history(meetingId: string, after: string): Promise<PstnStreamEvent[]> {
+  /** The meeting's events after `after` still held in its stream (none without Redis). */
+  async history(meetingId: string, after: string): Promise<PstnStreamEvent[]> {
     try {
-      const entries = await this.redis.redis.xrange(this.streamKey(meetingId), `(${after}`, '+');
+      const entries = await this.redis.xrange(this.streamKey(meetingId), `(${after}`, '+');
       return entries.map(([id, fields]) => ({
         id,
         ...(JSON.parse(fields[1]) as Omit<PstnStreamEvent, 'id'>),
@@ -117,7 +81,7 @@ export class PstnEventStream implements OnModuleInit, BeforeApplicationShutdown 
       if (!STREAMED.has(change.type)) continue;
       const event = await this.toEvent(change);
       try {
-        const id = await this.redis.redis.xadd(
+        const id = await this.redis.xadd(
           this.streamKey(change.meetingId),
           'MAXLEN',
           '~',
@@ -126,10 +90,12 @@ export class PstnEventStream implements OnModuleInit, BeforeApplicationShutdown 
           'e',
           JSON.stringify({ type: event.type, data: event.data }),
         );
-        await this.redis.redis.expire(this.streamKey(change.meetingId), 24 * 3600);
-        await this.redis.publish(CHANNEL, JSON.stringify({ ...event, id }));
+        await this.redis.expire(this.streamKey(change.meetingId), 24 * 3600);
+        if (!(await this.channels.publish(CHANNEL, JSON.stringify({ ...event, id })))) {
+          this.dispatch({ ...event, id });
+        }
       } catch {
-        // Without Redis, this replica's own subscribers still hear it.
+        // Without Redis, this replica's own listeners still hear it.
         this.dispatch(event);
       }
     }
@@ -156,21 +122,16 @@ export class PstnEventStream implements OnModuleInit, BeforeApplicationShutdown 
   }
 
   private dispatch(event: PstnStreamEvent): void {
-    for (const send of this.subscribers.get(event.data.meeting_id) ?? []) send(event);
+    for (const listener of this.listeners.get(event.data.meeting_id) ?? []) listener(event);
   }
 
   private streamKey(meetingId: string): string {
     return this.redis.key('m', meetingId, 'events');
   }
-
-  /** Ends open streams before the HTTP server waits for its connections to finish. */
-  beforeApplicationShutdown(): void {
-    for (const close of this.closers) close();
-  }
 }
 
 /** Orders Redis stream ids ("ms-seq"). */
-function compareIds(a: string, b: string): number {
+export function compareStreamIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt);
   const [bm, bs] = b.split('-').map(BigInt);
   return am === bm ? Number(as - bs) : am > bm ? 1 : -1;

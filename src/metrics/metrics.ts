@@ -18,6 +18,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly quarantined = new Counter({
+    name: 'pstn_webhook_events_quarantined_total',
+    help: 'Signed webhook events kept as text for an operator: undecodable, or not storable as jsonb',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly httpDuration = new Histogram({
     name: 'pstn_http_request_duration_seconds',
     help: 'Request latency by route (webhook intake, lookups, admin)',
@@ -31,21 +38,21 @@ export class Metrics {
 
   readonly processingFailures = new Counter({
     name: 'pstn_event_processing_failures_total',
-    help: 'Queue jobs whose webhook events failed to apply',
+    help: 'Attempts at applying a webhook event that failed',
     registers: [this.registry],
   });
 
   readonly upstreamCalls = new Counter({
     name: 'pstn_upstream_calls_total',
-    help: 'Attempts at Tencent ms-open-id by outcome',
-    labelNames: ['outcome'] as const,
+    help: 'Attempts at Tencent REST calls by endpoint, purpose and outcome',
+    labelNames: ['endpoint', 'purpose', 'outcome'] as const,
     registers: [this.registry],
   });
 
   readonly upstreamDuration = new Histogram({
     name: 'pstn_upstream_call_duration_seconds',
-    help: 'Latency of attempts at Tencent ms-open-id',
-    labelNames: ['outcome'] as const,
+    help: 'Latency of attempts at Tencent REST calls by endpoint and outcome',
+    labelNames: ['endpoint', 'outcome'] as const,
     buckets: SECONDS,
     registers: [this.registry],
   });
@@ -84,14 +91,43 @@ export class Metrics {
     child.observe(seconds);
   }
 
-  /** A gauge whose value is read when Prometheus scrapes. */
+  /** A gauge with one label, each of whose values is read when Prometheus scrapes. */
+  labelledGauge(
+    name: string,
+    help: string,
+    label: string,
+    read: () => Record<string, number> | Promise<Record<string, number>>,
+  ): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      async collect() {
+        try {
+          for (const [value, n] of Object.entries(await read())) this.set({ [label]: value }, n);
+        } catch {
+          // Kept as they were.
+        }
+      },
+    });
+  }
+
+  /**
+   * A gauge whose value is read when Prometheus scrapes. A read that fails (Postgres down, say)
+   * leaves the last value: the scrape itself still answers.
+   */
   gauge(name: string, help: string, read: () => number | Promise<number>): void {
     new Gauge({
       name,
       help,
       registers: [this.registry],
       async collect() {
-        this.set(await read());
+        try {
+          this.set(await read());
+        } catch {
+          // Kept as it was.
+        }
       },
     });
   }

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { JobQueue } from './job-queue';
+import { WebhookEventQueue } from './webhook-event.queue';
 
 @Global()
-@Module({ providers: [JobQueue], exports: [JobQueue] })
+@Module({ providers: [WebhookEventQueue], exports: [WebhookEventQueue] })
 export class QueueModule {}

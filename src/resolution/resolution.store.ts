@@ -1,14 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { MsOpenIdEntry, PhoneNumber, UpstreamAttempt } from '../tencent/ms-open-id.client';
-import { numberKey } from '../tracking/phone-number';
+import type { MsOpenIdEntry } from '../tencent/ms-open-id.client';
+import { numberKey, type PhoneNumber } from '../tencent/phone-number';
+import type { UpstreamAttempt } from '../tencent/tencent-api.client';
+import { isOpenMeeting } from '../tracking/meeting.entity';
 
 /** What a meeting needs resolved right now. */
 export interface ResolutionNeeds {
   meetingOpen: boolean;
   /** Connected phone callers with no mapping, and when each connected. */
   unmappedConnected: { msOpenId: string; connectedAt: Date }[];
-  trackedNumbers: (PhoneNumber & { mapped: boolean })[];
+  trackedNumbers: (PhoneNumber & { mapped: boolean; lastAskedAt: Date | null })[];
+}
+
+/** One upstream attempt as resolution_attempts keeps it: how many numbers, never which. */
+export interface ResolutionAttemptRow extends UpstreamAttempt {
+  numbersAsked: number;
+  idsReturned: number;
 }
 
 /** The SQL behind resolution: what a meeting needs, and storing what Tencent answered. */
@@ -30,9 +38,9 @@ export class ResolutionStore {
       [meetingId],
     );
     const tracked = await this.dataSource.query<
-      { area: string; phone_number: string; mapped: boolean }[]
+      { area: string; phone_number: string; mapped: boolean; last_asked_at: Date | null }[]
     >(
-      `SELECT t.area, t.phone_number,
+      `SELECT t.area, t.phone_number, t.last_asked_at,
               EXISTS (SELECT 1 FROM ms_open_id_mappings m
                        WHERE m.meeting_id = t.meeting_id AND m.area = t.area
                          AND m.phone_number = t.phone_number) AS mapped
@@ -40,8 +48,7 @@ export class ResolutionStore {
       [meetingId],
     );
     return {
-      meetingOpen:
-        meeting !== undefined && meeting.status !== 'ended' && meeting.status !== 'canceled',
+      meetingOpen: meeting !== undefined && isOpenMeeting(meeting.status),
       unmappedConnected: unmapped.map((row) => ({
         msOpenId: row.ms_open_id,
         connectedAt: row.connected_at,
@@ -50,6 +57,7 @@ export class ResolutionStore {
         area: row.area,
         phoneNumber: row.phone_number,
         mapped: row.mapped,
+        lastAskedAt: row.last_asked_at,
       })),
     };
   }
@@ -100,7 +108,17 @@ export class ResolutionStore {
     });
   }
 
-  async recordAttempts(meetingId: string, attempts: UpstreamAttempt[]): Promise<void> {
+  /** When these numbers were last asked of Tencent: a number asked lately need not be again. */
+  async markAsked(meetingId: string, numbers: PhoneNumber[]): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE tracked_numbers t SET last_asked_at = now()
+         FROM unnest($2::text[], $3::text[]) AS n(area, phone_number)
+        WHERE t.meeting_id = $1 AND t.area = n.area AND t.phone_number = n.phone_number`,
+      [meetingId, numbers.map((n) => n.area), numbers.map((n) => n.phoneNumber)],
+    );
+  }
+
+  async recordAttempts(meetingId: string, attempts: ResolutionAttemptRow[]): Promise<void> {
     if (attempts.length === 0) return;
     await this.dataSource.query(
       `INSERT INTO resolution_attempts

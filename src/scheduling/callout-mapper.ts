@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ResolutionStore } from '../resolution/resolution.store';
-import { ChangeFeed } from '../tracking/change-feed';
-import { CalloutListClient } from './callout-list.client';
+import { ChangeFeed } from '../change-feed/change-feed';
+import { CalloutListClient } from '../tencent/callout-list.client';
 
 /**
  * Learns from a meeting's callout list: every called number becomes tracked (source `callout`),

@@ -10,7 +10,6 @@ import { ReconcileJob } from './reconcile.job';
 import { RetentionJob } from './retention.job';
 import type { ScheduledJob } from './scheduled-job';
 import { StaleMeetingsJob } from './stale-meetings.job';
-import { WebhookSweepJob } from './webhook-sweep.job';
 
 /**
  * Calls each job's `runOnce` on its interval, through SchedulerRegistry timeouts. Ticks fall on
@@ -31,13 +30,12 @@ export class JobScheduler implements OnApplicationBootstrap, BeforeApplicationSh
     reconcile: ReconcileJob,
     staleMeetings: StaleMeetingsJob,
     retention: RetentionJob,
-    webhookSweep: WebhookSweepJob,
   ) {
-    this.jobs = [reconcile, staleMeetings, retention, webhookSweep];
+    this.jobs = [reconcile, staleMeetings, retention];
   }
 
   onApplicationBootstrap(): void {
-    if (this.env.SCHEDULER_ENABLED !== 'true') return;
+    if (!this.env.SCHEDULER_ENABLED) return;
     for (const job of this.jobs) this.scheduleNext(job);
   }
 

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Env } from '../config/env.schema';
 import { MeetingResolver } from '../resolution/meeting-resolver';
+import { openMeetingSql } from '../tracking/meeting.entity';
 import { AdvisoryLock, type JobRun } from './advisory-lock';
 import { CalloutMapper } from './callout-mapper';
 import type { ScheduledJob } from './scheduled-job';
@@ -16,7 +17,7 @@ const NEEDS_RECONCILING = `
   SELECT DISTINCT p.meeting_id
     FROM pstn_participants p
     JOIN meetings m ON m.meeting_id = p.meeting_id
-   WHERE m.status IN ('unknown', 'started')
+   WHERE ${openMeetingSql('m.status')}
      AND p.status = 'connected'
      AND COALESCE(p.joined_at, p.last_operate_time) < $1
      AND NOT EXISTS (SELECT 1 FROM ms_open_id_mappings mm
@@ -44,7 +45,7 @@ export class ReconcileJob implements ScheduledJob {
   ) {
     this.intervalSeconds = env.RECONCILE_INTERVAL_SECONDS;
     this.afterMs = env.RECONCILE_AFTER_SECONDS * 1000;
-    this.readCallouts = env.RECONCILE_CALLOUTS === 'true';
+    this.readCallouts = env.RECONCILE_CALLOUTS;
   }
 
   runOnce(now = new Date()): Promise<JobRun<{ meetings: number; calloutMappings: number }>> {

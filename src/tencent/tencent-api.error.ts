@@ -44,3 +44,20 @@ export class TencentApiError extends Error {
     );
   }
 }
+
+/**
+ * Tencent could not be reached: the message names the cause (`ECONNREFUSED 127.0.0.1:9`, a DNS
+ * or TLS failure) instead of fetch's bare "fetch failed".
+ */
+export class TencentNetworkError extends Error {
+  static from(error: unknown, baseUrl: string): TencentNetworkError {
+    const cause = (
+      error as { cause?: { code?: string; address?: string; port?: number; message?: string } }
+    ).cause;
+    const where = cause?.address
+      ? `${cause.address}${cause.port ? `:${cause.port}` : ''}`
+      : baseUrl;
+    const why = cause?.code ?? cause?.message ?? (error as Error).message;
+    return new TencentNetworkError(`Tencent unreachable: ${why} ${where}`, { cause: error });
+  }
+}

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { TrackingChange } from '../change-feed/tracking-change';
 import { Env } from '../config/env.schema';
+import { parseInternationalNumber } from '../tencent/phone-number';
+import { kindOf } from '../webhook/item-kind';
 import type { TencentEvent, TencentEventItem } from '../webhook/tencent-event.parser';
-import { kindOf } from './item-kind';
-import { parseInternationalNumber } from './phone-number';
-import type { TrackingChange } from './tracking-change';
+import { isOpenMeeting, openMeetingSql } from './meeting.entity';
 import type { TrackedNumberSource } from './tracked-number.entity';
 
 interface ItemContext {
@@ -27,7 +28,7 @@ export class MeetingEventApplier {
   private readonly trackWebhookNumbers: boolean;
 
   constructor(env: Env) {
-    this.trackWebhookNumbers = env.TRACK_WEBHOOK_PSTN_NUMBERS === 'true';
+    this.trackWebhookNumbers = env.TRACK_WEBHOOK_PSTN_NUMBERS;
   }
 
   /** Runs inside the caller's transaction; returns what changed. */
@@ -82,7 +83,7 @@ export class MeetingEventApplier {
        RETURNING status`,
       [meetingId, item.meeting.meetingCode, item.meeting.subject, item.meeting.creatorUserId],
     );
-    return row.status === 'ended' || row.status === 'canceled';
+    return !isOpenMeeting(row.status);
   }
 
   private async start({ manager, meetingId, item, at }: ItemContext): Promise<void> {
@@ -107,7 +108,7 @@ export class MeetingEventApplier {
     const ended = await manager.query<unknown[]>(
       `WITH ended AS (
          UPDATE meetings SET status = $2, ended_at = $3
-          WHERE meeting_id = $1 AND status NOT IN ('ended', 'canceled')
+          WHERE meeting_id = $1 AND ${openMeetingSql('status')}
           RETURNING meeting_id)
        SELECT * FROM ended`,
       [meetingId, status, at],

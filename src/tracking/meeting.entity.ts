@@ -1,6 +1,20 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type MeetingStatus = 'unknown' | 'started' | 'ended' | 'canceled';
+export const MEETING_STATUSES = ['unknown', 'started', 'ended', 'canceled'] as const;
+export type MeetingStatus = (typeof MEETING_STATUSES)[number];
+
+/**
+ * The one rule of "a meeting is open": started, or known only through its callers (`unknown`).
+ * A meeting never seen is open too: a caller may connect any moment.
+ */
+export function isOpenMeeting(status: string | undefined): boolean {
+  return status === undefined || status === 'unknown' || status === 'started';
+}
+
+/** The same rule in SQL, for the column that holds a meeting's status. */
+export function openMeetingSql(column: string): string {
+  return `${column} IN ('unknown', 'started')`;
+}
 
 @Entity({ name: 'meetings' })
 export class Meeting {

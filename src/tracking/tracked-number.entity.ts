@@ -28,4 +28,8 @@ export class TrackedNumber {
 
   @Column({ name: 'last_resolved_at', type: 'timestamptz', nullable: true })
   lastResolvedAt: Date | null;
+
+  /** When the number was last asked of Tencent. */
+  @Column({ name: 'last_asked_at', type: 'timestamptz', nullable: true })
+  lastAskedAt: Date | null;
 }

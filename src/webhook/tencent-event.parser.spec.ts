@@ -74,9 +74,19 @@ describe('parseTencentEvent', () => {
     );
     expect(() => parseTencentEvent('[1]')).toThrow('decoded data is not a JSON object');
     expect(() => parseTencentEvent('{"payload":[]}')).toThrow('decoded event has no "event" name');
-    expect(() => parseTencentEvent('{"event":"x","subject":"a\\u0000b"}')).toThrow(
-      'decoded event contains a NUL character, which cannot be stored',
+  });
+
+  it('reads a meeting id sent as a JSON number beyond 2^53 from its digits, not rounded', () => {
+    const { event, raw } = parseTencentEvent(
+      '{"event":"meeting.started","payload":[{"meeting_info":{"meeting_id":13339451618278424869}}]}',
     );
+    expect(event.items[0].meeting.meetingId).toBe('13339451618278424869');
+    expect((raw.payload as { meeting_info: unknown }[])[0].meeting_info).toEqual({
+      meeting_id: '13339451618278424869',
+    });
+    // A safe integer is read as it is.
+    const small = parseTencentEvent('{"event":"e","payload":[{"meeting_info":{"meeting_id":42}}]}');
+    expect(small.event.items[0].meeting.meetingId).toBe('42');
   });
 
   it('parses times in every known form', () => {

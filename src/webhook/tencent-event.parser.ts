@@ -44,7 +44,21 @@ export class MalformedEventError extends Error {}
 
 type Json = Record<string, unknown>;
 
+/**
+ * Parses a decoded plaintext. Ids Tencent sends as strings may arrive as JSON numbers too large
+ * for a double (a meeting id exceeds 2^53): when one does, the text is read again with such
+ * integers kept as their digits, so no id is ever rounded.
+ */
 export function parseTencentEvent(plaintext: string): { event: TencentEvent; raw: Json } {
+  const raw = parseObject(plaintext);
+  const inexact = { found: false };
+  const event = normalizeTencentEvent(raw, inexact);
+  if (!inexact.found) return { raw, event };
+  const exact = JSON.parse(plaintext, keepLargeIntegersAsDigits) as Json;
+  return { raw: exact, event: normalizeTencentEvent(exact) };
+}
+
+function parseObject(plaintext: string): Json {
   let raw: unknown;
   try {
     raw = JSON.parse(plaintext);
@@ -52,14 +66,37 @@ export function parseTencentEvent(plaintext: string): { event: TencentEvent; raw
     throw new MalformedEventError('decoded data is not JSON');
   }
   if (!isObject(raw)) throw new MalformedEventError('decoded data is not a JSON object');
-  if (plaintext.includes('\\u0000')) {
-    throw new MalformedEventError('decoded event contains a NUL character, which cannot be stored');
-  }
-  return { raw, event: normalizeTencentEvent(raw) };
+  return raw;
 }
 
-/** The typed view of an already-parsed event object (as stored in webhook_events.payload). */
-export function normalizeTencentEvent(raw: Record<string, unknown>): TencentEvent {
+/** JSON.parse reviver: an integer beyond 2^53 becomes the digits it was written with. */
+function keepLargeIntegersAsDigits(
+  _key: string,
+  value: unknown,
+  context?: { source?: string },
+): unknown {
+  return typeof value === 'number' &&
+    !Number.isSafeInteger(value) &&
+    context?.source !== undefined &&
+    /^-?\d+$/.test(context.source)
+    ? context.source
+    : value;
+}
+
+/**
+ * The typed view of a parsed event object. `inexact.found` is set when an id was a number that
+ * a double cannot hold exactly.
+ */
+export function normalizeTencentEvent(
+  raw: Record<string, unknown>,
+  inexact: { found: boolean } = { found: false },
+): TencentEvent {
+  const id = (value: unknown): string | null => {
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      inexact.found = true;
+    }
+    return text(value);
+  };
   const event = text(raw.event);
   if (!event) throw new MalformedEventError('decoded event has no "event" name');
   const payload = Array.isArray(raw.payload)
@@ -69,27 +106,27 @@ export function normalizeTencentEvent(raw: Record<string, unknown>): TencentEven
       : [];
   return {
     event,
-    traceId: text(raw.trace_id),
-    uniqueSequence: text(raw.unique_sequence),
-    items: payload.filter(isObject).map(parseItem),
+    traceId: id(raw.trace_id),
+    uniqueSequence: id(raw.unique_sequence),
+    items: payload.filter(isObject).map((item) => parseItem(item, id)),
   };
 }
 
-function parseItem(item: Json): TencentEventItem {
+function parseItem(item: Json, id: (value: unknown) => string | null): TencentEventItem {
   const operator = isObject(item.operator) ? item.operator : {};
   const info = isObject(item.meeting_info) ? item.meeting_info : {};
   const creator = isObject(info.creator) ? info.creator : {};
   return {
     operateTime: tencentTime(item.operate_time, 'ms'),
     operator: {
-      msOpenId: text(operator.ms_open_id),
+      msOpenId: id(operator.ms_open_id),
       instanceId: text(operator.instance_id),
       pstnNumber: text(operator.pstn_number),
-      userId: text(operator.userid),
+      userId: id(operator.userid),
       userName: text(operator.user_name),
     },
     meeting: {
-      meetingId: text(info.meeting_id),
+      meetingId: id(info.meeting_id),
       meetingCode: text(info.meeting_code),
       subject: text(info.subject),
       creatorUserId: text(creator.userid) ?? text(info.creator_id),

@@ -3,9 +3,10 @@ import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { Env } from '../config/env.schema';
 import { Metrics } from '../metrics/metrics';
-import { affectsTracking } from '../tracking/item-kind';
+import type { NewWebhookEvent } from '../queue/webhook-event.queue';
+import { affectsTracking } from './item-kind';
+import { MalformedEventError, parseTencentEvent, type TencentEvent } from './tencent-event.parser';
 import { decodeWebhookData, UndecodableWebhookError } from './webhook-data-codec';
-import { parseTencentEvent, MalformedEventError } from './tencent-event.parser';
 import { WebhookEventStore } from './webhook-event.store';
 import { parseWebhookSecrets, type WebhookSecret } from './webhook-secrets';
 import { findSigningSecret } from './webhook-signature';
@@ -14,7 +15,16 @@ export type WebhookHeaders = Record<string, string | string[] | undefined>;
 
 /** A storage failure must turn into a 503 within 2 s, so Tencent retries instead of waiting. */
 const STORE_TIMEOUT_MS = 1500;
+/** Tencent's ids are tens of characters; longer ones are not ids to index. */
+const MAX_KEY_LENGTH = 128;
+/** Event names become a metric label: anything unusual is counted as one. */
+const EVENT_LABEL = /^[a-z][a-z0-9._-]{0,63}$/i;
 
+/**
+ * Webhook intake: verify the signature over the raw `data`, decode it, and store it durably
+ * before answering. A signed delivery is always kept: one that does not decode, or that Postgres
+ * cannot hold as jsonb, is stored as text (quarantined) for an operator to replay.
+ */
 @Injectable()
 export class TencentWebhookService {
   private readonly secrets: WebhookSecret[];
@@ -30,50 +40,51 @@ export class TencentWebhookService {
   /** URL check and heartbeat: the decoded `check_str` is the whole answer. */
   checkUrl(headers: WebhookHeaders, checkStr: string | null): string {
     if (!checkStr) throw new ApiError(400, 'bad_request', 'check_str query parameter is required');
-    return this.open(headers, checkStr);
+    const secret = this.verify(headers, checkStr);
+    try {
+      return decodeWebhookData(checkStr, secret);
+    } catch (error) {
+      throw asBadRequest(error);
+    }
   }
 
   /** Verifies, decodes and durably stores one delivery; resolves only after the commit. */
   async receive(headers: WebhookHeaders, body: unknown): Promise<void> {
-    let event = 'unknown';
+    let label = 'unknown';
     try {
-      const parsed = this.verifyAndParse(headers, body);
-      event = parsed.event.event;
-      await this.saveWithin({
-        dedupeKey:
-          parsed.event.traceId ??
-          parsed.event.uniqueSequence ??
-          `sha256:${createHash('sha256').update(parsed.data).digest('hex')}`,
-        event,
-        traceId: parsed.event.traceId,
-        meetingId: parsed.event.items[0]?.meeting.meetingId ?? null,
-        affectsTracking: affectsTracking(parsed.event),
-        plaintext: parsed.plaintext,
-      });
-      this.metrics.webhooks.inc({ event, outcome: 'stored' });
+      const data = (body as { data?: unknown } | null)?.data;
+      if (typeof data !== 'string' || data === '') {
+        throw new ApiError(400, 'bad_request', 'body must be a JSON object with a string "data"');
+      }
+      const secret = this.verify(headers, data);
+      const decoded = this.decode(data, secret);
+      if (decoded instanceof ApiError) {
+        await this.within(this.store.quarantine(undecodable(data, decoded)));
+        this.metrics.quarantined.inc({ reason: 'undecodable' });
+        throw decoded;
+      }
+      const { plaintext, event } = decoded;
+      label = EVENT_LABEL.test(event.event) ? event.event : 'other';
+      const row = toRow(data, plaintext, event);
+      const unstorable = knownUnstorable(plaintext, event);
+      const outcome = unstorable
+        ? await this.within(
+            this.store
+              .quarantine({ ...row, raw: plaintext, reason: unstorable })
+              .then(() => 'quarantined' as const),
+          )
+        : await this.within(this.store.save(row));
+      this.metrics.webhooks.inc({ event: label, outcome });
+      if (outcome === 'quarantined') this.metrics.quarantined.inc({ reason: 'unstorable' });
     } catch (error) {
       const outcome = error instanceof ApiError ? error.code : 'error';
-      this.metrics.webhooks.inc({ event, outcome });
+      this.metrics.webhooks.inc({ event: label, outcome });
       throw error;
     }
   }
 
-  private verifyAndParse(headers: WebhookHeaders, body: unknown) {
-    const data = (body as { data?: unknown } | null)?.data;
-    if (typeof data !== 'string' || data === '') {
-      throw new ApiError(400, 'bad_request', 'body must be a JSON object with a string "data"');
-    }
-    const plaintext = this.open(headers, data);
-    try {
-      return { data, plaintext, event: parseTencentEvent(plaintext).event };
-    } catch (error) {
-      if (error instanceof MalformedEventError)
-        throw new ApiError(400, 'malformed_event', error.message);
-      throw error;
-    }
-  }
-
-  private open(headers: WebhookHeaders, data: string): string {
+  /** The configured secret that signed `data`; 400 without the headers, 401 for no match. */
+  private verify(headers: WebhookHeaders, data: string): WebhookSecret {
     const timestamp = header(headers, 'timestamp');
     const nonce = header(headers, 'nonce');
     const signature = header(headers, 'signature');
@@ -83,22 +94,30 @@ export class TencentWebhookService {
     const secret = findSigningSecret(this.secrets, { timestamp, nonce, signature }, data);
     if (!secret)
       throw new ApiError(401, 'invalid_signature', 'signature does not match any configured token');
+    return secret;
+  }
+
+  /** The plaintext and its event, or the 400 that says why there is none. */
+  private decode(
+    data: string,
+    secret: WebhookSecret,
+  ): { plaintext: string; event: TencentEvent } | ApiError {
     try {
-      return decodeWebhookData(data, secret);
+      const plaintext = decodeWebhookData(data, secret);
+      return { plaintext, event: parseTencentEvent(plaintext).event };
     } catch (error) {
-      if (error instanceof UndecodableWebhookError)
-        throw new ApiError(400, 'undecodable_data', error.message);
-      throw error;
+      return asBadRequest(error);
     }
   }
 
-  private async saveWithin(event: Parameters<WebhookEventStore['save']>[0]): Promise<void> {
+  /** Storage that does not answer in time is a 503: Tencent retries, and dedupe absorbs it. */
+  private async within<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('storing the event timed out')), STORE_TIMEOUT_MS);
     });
     try {
-      await Promise.race([this.store.save(event), timeout]);
+      return await Promise.race([work, timeout]);
     } catch (error) {
       throw new ApiError(503, 'storage_unavailable', 'the event could not be stored; retry later', {
         cause: error,
@@ -107,6 +126,67 @@ export class TencentWebhookService {
       clearTimeout(timer);
     }
   }
+}
+
+function asBadRequest(error: unknown): ApiError {
+  if (error instanceof UndecodableWebhookError) {
+    return new ApiError(400, 'undecodable_data', error.message);
+  }
+  if (error instanceof MalformedEventError)
+    return new ApiError(400, 'malformed_event', error.message);
+  throw error;
+}
+
+/**
+ * Dedupe key: `trace_id`, else `unique_sequence`, else a hash of `data`. A key too long to
+ * index is hashed (a Tencent id is never that long, but a signed event may carry anything).
+ */
+function dedupeKey(data: string, event: TencentEvent): string {
+  const id = event.traceId ?? event.uniqueSequence;
+  if (id !== null && id.length <= MAX_KEY_LENGTH) return id;
+  return `sha256:${createHash('sha256')
+    .update(id ?? data)
+    .digest('hex')}`;
+}
+
+function toRow(data: string, plaintext: string, event: TencentEvent): NewWebhookEvent {
+  return {
+    dedupeKey: dedupeKey(data, event),
+    event: event.event,
+    traceId: event.traceId,
+    meetingId: shortKey(event.items[0]?.meeting.meetingId ?? null),
+    affectsTracking: affectsTracking(event),
+    plaintext,
+  };
+}
+
+function shortKey(key: string | null): string | null {
+  return key !== null && key.length <= MAX_KEY_LENGTH ? key : null;
+}
+
+/** A signed delivery that did not decode, kept as it came. */
+function undecodable(data: string, why: ApiError) {
+  return {
+    dedupeKey: `sha256:${createHash('sha256').update(data).digest('hex')}`,
+    event: 'unknown',
+    traceId: null,
+    meetingId: null,
+    raw: data,
+    reason: `${why.code}: ${why.message}`,
+  };
+}
+
+/**
+ * What Postgres would refuse that can be told before trying (the store finds the rest out):
+ * jsonb cannot hold a NUL, and a meeting id is indexed.
+ */
+function knownUnstorable(plaintext: string, event: TencentEvent): string | null {
+  if (plaintext.includes('\\u0000'))
+    return 'holds a NUL escape (\\u0000), which jsonb cannot store';
+  if (event.items.some((item) => (item.meeting.meetingId?.length ?? 0) > MAX_KEY_LENGTH)) {
+    return `a meeting_id is longer than ${MAX_KEY_LENGTH} characters`;
+  }
+  return null;
 }
 
 function header(headers: WebhookHeaders, name: string): string | null {

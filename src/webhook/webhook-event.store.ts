@@ -1,22 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { GroupCommit } from '../common/group-commit';
-import { insertWebhookJobSql, JobQueue } from '../queue/job-queue';
+import {
+  WebhookEventQueue,
+  type NewWebhookEvent,
+  type QuarantinedWebhookEvent,
+} from '../queue/webhook-event.queue';
 
-export interface NewWebhookEvent {
-  dedupeKey: string;
-  event: string;
-  traceId: string | null;
-  meetingId: string | null;
-  /** False when no item can change meetings or phone callers. */
-  affectsTracking: boolean;
-  /** The decoded JSON text, stored as jsonb. */
-  plaintext: string;
-}
+/** How a delivery was kept. */
+export type Stored = 'stored' | 'quarantined';
 
-/** Up to this many deliveries share one statement: one queue job holds them all. */
+/** Up to this many deliveries share one statement. */
 const MAX_BATCH = 256;
 /**
  * One statement in flight; deliveries arriving meanwhile wait and go together in the next one.
@@ -25,70 +18,80 @@ const MAX_BATCH = 256;
 const MAX_IN_FLIGHT = 1;
 
 /**
- * One statement, so one round trip and one implicit transaction: store the batch and enqueue a
- * job for the rows that were new. Postgres answers only after the commit. The payloads travel
- * as one JSON array built by joining the decoded texts (each is a JSON object already), which
- * spares escaping every payload into a Postgres array literal.
+ * SQLSTATE classes that blame the row rather than the database: 22 (data exception: a lone
+ * surrogate escape, a number beyond numeric's range, a NUL escape) and 54 (program limit
+ * exceeded: nesting too deep for the jsonb parser, an index entry over btree's size).
  */
-const STORE_AND_ENQUEUE = `
-  WITH inserted AS (
-    INSERT INTO webhook_events
-      (dedupe_key, event, trace_id, meeting_id, affects_tracking, payload)
-    SELECT k.dedupe_key, k.event, k.trace_id, k.meeting_id, k.affects_tracking, p.payload
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[])
-           WITH ORDINALITY AS k(dedupe_key, event, trace_id, meeting_id, affects_tracking, n)
-      JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
-    ON CONFLICT (dedupe_key) DO NOTHING
-    RETURNING id),
-  enqueued AS (${insertWebhookJobSql('inserted')})
-  SELECT count(*) AS stored FROM inserted`;
+function blamesTheRow(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
+}
+
+/** Postgres text cannot hold NUL; a quarantined text keeps it as the JSON escape. */
+function storableText(text: string): string {
+  return text.includes('\0') ? text.replaceAll('\0', '\\u0000') : text;
+}
 
 /**
- * Stores delivered events and enqueues their processing in the same transaction. Concurrent
- * deliveries are group-committed: one statement and one commit for the whole batch. A delivery
- * whose dedupe key is already stored adds nothing.
+ * Stores verified deliveries, group-committed: concurrent deliveries share one statement and
+ * one commit, and each is answered only after the statement that carried it. A statement that
+ * Postgres refuses because of one delivery's data never fails the others: each is then stored
+ * alone, and one that Postgres still refuses as jsonb is kept as text, quarantined.
  */
 @Injectable()
 export class WebhookEventStore {
-  private readonly writer = new GroupCommit<NewWebhookEvent, void>(
-    (events) => this.insertBatch(events),
+  private readonly writer = new GroupCommit<NewWebhookEvent, Stored | { error: unknown }>(
+    (events) => this.storeBatch(events),
     MAX_BATCH,
     MAX_IN_FLIGHT,
   );
 
-  /**
-   * TypeORM's own pg pool: the statement is prepared once per connection under a name, which
-   * spares Postgres planning it for every batch (a quarter of its time on it otherwise).
-   */
-  private readonly pool: Pool;
-
-  constructor(
-    dataSource: DataSource,
-    private readonly queue: JobQueue,
-  ) {
-    this.pool = (dataSource.driver as PostgresDriver).master as Pool;
-  }
+  constructor(private readonly queue: WebhookEventQueue) {}
 
   /** Settles once the event is committed (or was already stored). */
-  save(event: NewWebhookEvent): Promise<void> {
-    return this.writer.submit(event);
+  async save(event: NewWebhookEvent): Promise<Stored> {
+    const outcome = await this.writer.submit(event);
+    if (typeof outcome === 'object') throw outcome.error;
+    return outcome;
   }
 
-  private async insertBatch(events: NewWebhookEvent[]): Promise<void[]> {
-    const unique = [...new Map(events.map((event) => [event.dedupeKey, event])).values()];
-    await this.pool.query({
-      name: 'store-and-enqueue-webhook-events',
-      text: STORE_AND_ENQUEUE,
-      values: [
-        unique.map((event) => event.dedupeKey),
-        unique.map((event) => event.event),
-        unique.map((event) => event.traceId),
-        unique.map((event) => event.meetingId),
-        unique.map((event) => event.affectsTracking),
-        `[${unique.map((event) => event.plaintext).join(',')}]`,
-      ],
-    });
-    this.queue.wakeWebhookWorker();
-    return events.map(() => undefined);
+  /** Keeps a signed event that cannot be stored as jsonb at all, as text. */
+  async quarantine(event: QuarantinedWebhookEvent): Promise<void> {
+    await this.queue.insertQuarantined({ ...event, raw: storableText(event.raw) });
   }
+
+  private async storeBatch(events: NewWebhookEvent[]): Promise<(Stored | { error: unknown })[]> {
+    // A redelivery within the batch is one row: the statement may not insert a key twice.
+    const unique = [...new Map(events.map((event) => [event.dedupeKey, event])).values()];
+    try {
+      await this.queue.insert(unique);
+      return events.map(() => 'stored');
+    } catch (error) {
+      if (!blamesTheRow(error)) throw error;
+    }
+    const outcomes = new Map<string, Stored | { error: unknown }>();
+    for (const event of unique) outcomes.set(event.dedupeKey, await this.storeAlone(event));
+    return events.map((event) => outcomes.get(event.dedupeKey) ?? 'stored');
+  }
+
+  private async storeAlone(event: NewWebhookEvent): Promise<Stored | { error: unknown }> {
+    try {
+      await this.queue.insert([event]);
+      return 'stored';
+    } catch (error) {
+      if (!blamesTheRow(error)) return { error };
+      try {
+        await this.quarantine({ ...event, raw: event.plaintext, reason: describe(error) });
+        return 'quarantined';
+      } catch (quarantineError) {
+        return { error: quarantineError };
+      }
+    }
+  }
+}
+
+/** Postgres's message and code, e.g. "value overflows numeric format (22003)". */
+function describe(error: unknown): string {
+  const { message, code } = error as { message?: string; code?: string };
+  return `${message ?? 'refused'} (${code ?? 'unknown'})`;
 }

@@ -1,6 +1,6 @@
 import { CircuitState } from 'cockatiel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MsOpenIdClient } from '../../src/tencent/ms-open-id.client';
+import { TencentApi } from '../../src/tencent/tencent-api.client';
 import type { FakeTencentServer } from '../../tools/fake-tencent/fake-tencent-server';
 import { deliver } from '../support/deliver';
 import type { TestApp } from '../support/test-app';
@@ -36,7 +36,7 @@ const mapped = async () =>
   Number((await t.db.query<{ n: string }[]>(`SELECT count(*) AS n FROM ms_open_id_mappings`))[0].n);
 
 it('resolves everything after a 5xx storm, hangs and rate-limit codes, within the rate limit', async () => {
-  const circuit = () => t.app.get(MsOpenIdClient, { strict: false }).circuitState;
+  const circuit = () => t.app.get(TencentApi, { strict: false }).circuitState;
   const states = new Set<CircuitState>();
   const watch = setInterval(() => states.add(circuit()), 20);
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import PgBoss from 'pg-boss';
 import type { TestProject } from 'vitest/node';
 import { prepareDatabase, quoteIdentifier } from '../../src/database/prepare-database';
 import { assertTestDatabase, databaseUrl, runPrefixFor, withServer } from './test-database';
@@ -11,17 +10,14 @@ declare module 'vitest' {
 }
 
 /**
- * Builds the template every spec file clones (our migrations plus pg-boss's schema, applied
- * once per run) and drops every database of this run at the end.
+ * Builds the template every spec file clones (our migrations, applied once per run) and drops
+ * every database of this run at the end.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const runId = randomBytes(3).toString('hex');
   project.provide('testRunId', runId);
   const url = databaseUrl(`${runPrefixFor(runId)}template`);
   await prepareDatabase(url);
-  const boss = new PgBoss({ connectionString: url, max: 1, schedule: false, supervise: false });
-  await boss.start();
-  await boss.stop({ graceful: false, wait: true });
 
   return () =>
     withServer(async (client) => {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
@@ -75,25 +74,4 @@ export async function startTestApp(
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return { app, env, db: app.get(DataSource), close: () => app.close() };
-}
-
-/**
- * Counts the requests (those `counts` picks) that reach Fastify, where the fast lanes answered
- * none of them; give `beforeInit` to startTestApp.
- */
-export function countRequestsReachingFastify(
-  counts: (request: FastifyRequest) => boolean = () => true,
-) {
-  const counter = {
-    count: 0,
-    beforeInit: (app: NestFastifyApplication) =>
-      app
-        .getHttpAdapter()
-        .getInstance()
-        .addHook('onRequest', (request, _reply, done) => {
-          if (counts(request)) counter.count += 1;
-          done();
-        }),
-  };
-  return counter;
 }

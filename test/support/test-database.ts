@@ -38,6 +38,11 @@ export async function withServer<T>(run: (client: Client) => Promise<T>): Promis
   }
 }
 
+/** The URL of a database of this run that does not exist yet (the service creates it). */
+export function newTestDatabaseUrl(): string {
+  return databaseUrl(`${runPrefixFor(inject('testRunId'))}${randomBytes(4).toString('hex')}`);
+}
+
 /** A fresh database for one spec file, cloned from the migrated template in milliseconds. */
 export async function createTestDatabase(): Promise<string> {
   const name = `${runPrefixFor(inject('testRunId'))}${randomBytes(4).toString('hex')}`;

@@ -1,4 +1,4 @@
-import type { TencentEvent, TencentEventItem } from '../webhook/tencent-event.parser';
+import type { TencentEvent, TencentEventItem } from './tencent-event.parser';
 
 type ItemKind = 'started' | 'ended' | 'canceled' | 'joined' | 'left' | 'callout';
 

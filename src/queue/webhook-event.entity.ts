@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type WebhookEventStatus = 'received' | 'processed' | 'failed';
+/** See the migration that made the table the queue for what each state means. */
+export type WebhookEventStatus = 'received' | 'processed' | 'failed' | 'dead' | 'quarantined';
 
 /** One delivered Tencent Meeting event, decoded, exactly once per dedupe key. */
 @Entity({ name: 'webhook_events' })
@@ -21,9 +22,13 @@ export class WebhookEvent {
   @Column({ name: 'meeting_id', type: 'text', nullable: true })
   meetingId: string | null;
 
-  /** The decoded JSON exactly as Tencent sent it. */
-  @Column({ type: 'jsonb' })
+  /** The decoded JSON exactly as Tencent sent it; null for a quarantined event. */
+  @Column({ type: 'jsonb', nullable: true })
   payload: unknown;
+
+  /** What a quarantined event holds instead: its plaintext, or the `data` that did not decode. */
+  @Column({ type: 'text', nullable: true })
+  raw: string | null;
 
   /** False when the event cannot change meetings or phone callers: the worker only marks it. */
   @Column({ name: 'affects_tracking', type: 'boolean', default: true })
@@ -37,6 +42,10 @@ export class WebhookEvent {
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
+
+  /** When a `received` or `failed` event may be claimed next. */
+  @Column({ name: 'run_after', type: 'timestamptz', default: () => 'now()' })
+  runAfter: Date;
 
   @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
   receivedAt: Date;

@@ -15,12 +15,23 @@ export interface RequestLine {
   ms: number;
 }
 
+let lastRequestId = 0;
+
+/** Request ids for log lines (Fastify's `genReqId`). */
+export function nextRequestId(): string {
+  lastRequestId = (lastRequestId + 1) % Number.MAX_SAFE_INTEGER;
+  return `req-${lastRequestId.toString(36)}`;
+}
+
 /**
- * One log line per finished request, with the route's path only: never the query (check_str),
- * headers (signatures, tokens) or bodies.
+ * One log line per finished request, naming the route's pattern or `unmatched`: never the path
+ * (it holds meeting ids, tokens in a mistyped admin path, numbers), the query (check_str),
+ * headers (signatures, tokens) or bodies. Fastify's own lines about a bad URL or a missing
+ * route, which would name the URL, are not written.
  */
 export class RequestLogController extends LogController {
   override incomingRequest(): void {}
+  override routeNotFound(): void {}
 
   override requestCompleted(
     error: Error | null | undefined,
@@ -33,7 +44,7 @@ export class RequestLogController extends LogController {
       {
         reqId: request.id,
         method: request.method,
-        route: request.routeOptions.url ?? request.url.split('?')[0],
+        route: request.routeOptions.url ?? 'unmatched',
         status: reply.statusCode,
         ms: reply.elapsedTime,
       },

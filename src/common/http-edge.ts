@@ -1,0 +1,131 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { BeforeApplicationShutdown, Global, Injectable, Module } from '@nestjs/common';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorBody } from './api-error';
+
+/**
+ * What happens at the edge of the HTTP server, before or around any route: every answer written
+ * here has the one error shape, and none names the URL it refuses (it may hold ids or tokens).
+ */
+
+/** URLs longer than this are answered 414; Node's own header limit (16 KiB) comes later. */
+const MAX_URL_LENGTH = 8 * 1024;
+/** No body of ours nests deeper; a deeper one is refused before anything walks it recursively. */
+const MAX_BODY_DEPTH = 32;
+
+/** Whether `value` nests arrays and objects deeper than `limit`, found without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function errorBody(code: string, message: string): string {
+  const body: ErrorBody = { error: { code, message } };
+  return JSON.stringify(body);
+}
+
+/**
+ * Node's client errors (a request that timed out, headers over Node's limit, a request Node's
+ * parser could not read), written on the socket since no request object exists yet.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request line and headers are too large']
+        : [400, 'bad_request', 'the request could not be read as HTTP'];
+  const body = errorBody(code, message);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** Fastify's errors about a URL before routing (a bad percent-escape, a param too long). */
+export function answerFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path parameter is too long'
+      : 'the URL is not valid (a percent-escape that does not decode, say)';
+  void reply
+    .code(400)
+    .type('application/json; charset=utf-8')
+    .send(errorBody('bad_request', message));
+}
+
+/**
+ * Hooks every answer goes through: a URL over the limit is a 414, answers are never sniffed as
+ * another type, and the API's answers (which hold callers and tokens) are never cached.
+ */
+export function registerEdgeHooks(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (request.raw.url && request.raw.url.length > MAX_URL_LENGTH) {
+      void reply
+        .code(414)
+        .type('application/json; charset=utf-8')
+        .send(errorBody('uri_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`));
+      return;
+    }
+    done();
+  });
+  fastify.addHook('preValidation', (request, reply, done) => {
+    if (!nestsDeeperThan(request.body, MAX_BODY_DEPTH)) return done();
+    void reply
+      .code(400)
+      .type('application/json; charset=utf-8')
+      .send(errorBody('bad_request', `the body nests deeper than ${MAX_BODY_DEPTH} levels`));
+  });
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    const url = request.raw.url ?? '';
+    if (url.startsWith('/v1/') || url.startsWith('/admin/'))
+      reply.header('cache-control', 'no-store');
+    done(null, payload);
+  });
+}
+
+/**
+ * Once shutdown begins, requests still arriving (on kept-alive connections) are answered 503 in
+ * the error shape and their connections closed, while those in flight finish.
+ */
+@Injectable()
+export class DrainingGate implements BeforeApplicationShutdown {
+  private draining = false;
+
+  register(fastify: FastifyInstance): void {
+    fastify.addHook('onRequest', (_request, reply, done) => {
+      if (!this.draining) return done();
+      void reply
+        .code(503)
+        .header('connection', 'close')
+        .type('application/json; charset=utf-8')
+        .send(errorBody('service_unavailable', 'the service is shutting down; retry elsewhere'));
+    });
+  }
+
+  /** Runs before the HTTP server closes and waits for the requests in flight. */
+  beforeApplicationShutdown(): void {
+    this.draining = true;
+  }
+}
+
+@Global()
+@Module({ providers: [DrainingGate], exports: [DrainingGate] })
+export class HttpEdgeModule {}

@@ -1,0 +1,13 @@
+import { Global, Module } from '@nestjs/common';
+import { CalloutListClient } from './callout-list.client';
+import { MsOpenIdClient } from './ms-open-id.client';
+import { TencentApi } from './tencent-api.client';
+import { UpstreamRateLimiter } from './upstream-rate-limiter';
+
+/** Everything that speaks to Tencent's REST API, through one signed, budgeted client. */
+@Global()
+@Module({
+  providers: [TencentApi, UpstreamRateLimiter, MsOpenIdClient, CalloutListClient],
+  exports: [TencentApi, UpstreamRateLimiter, MsOpenIdClient, CalloutListClient],
+})
+export class TencentModule {}
