@@ -3,6 +3,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
+import { ApiClientsService } from './auth/api-clients.service';
+import { registerScopeHook } from './auth/require-scope';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import {
   answerClientError,
@@ -64,8 +66,8 @@ export function configureApp(app: NestFastifyApplication): void {
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   app.enableShutdownHooks();
-  registerEdgeHooks(fastify);
-  app.get(DrainingGate).register(fastify);
+  registerEdgeHooks(fastify, app.get(DrainingGate));
+  registerScopeHook(fastify, app.get(ApiClientsService));
   registerRequestMetrics(app);
 
   const document = SwaggerModule.createDocument(

@@ -72,8 +72,9 @@ export function serviceEnv(port: number, databaseUrl: string, extra: Record<stri
     PORT: String(port),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
-    // The heap limit the Dockerfile and `npm run start:prod` give the service.
-    NODE_OPTIONS: '--max-old-space-size=128',
+    // The heap the Dockerfile and `npm run start:prod` give the service (see the README on
+    // why the young generation is set too).
+    NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=8',
     ...extra,
   };
 }

@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorator';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/require-scope';
 import { ApiError } from '../common/api-error';
 import { LookupService } from '../lookup/lookup.service';
 import { MappingCache, type CallerEntry } from '../lookup/mapping.cache';
@@ -9,7 +9,6 @@ import { MeetingsAdminService } from './meetings-admin.service';
 import { Numbers, NumberView, RevealDto } from './phone-masking';
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @RequireScope('admin')
 @Controller('admin/cache/meetings/:meetingId')
 export class CacheAdminController {

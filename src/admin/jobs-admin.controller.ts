@@ -1,12 +1,11 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorator';
+import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/require-scope';
 import { JobsQueryDto } from './admin-query.dto';
 import { EventIdPipe } from './event-id.pipe';
 import { JobsAdminService } from './jobs-admin.service';
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @RequireScope('admin')
 @Controller('admin/jobs')
 export class JobsAdminController {

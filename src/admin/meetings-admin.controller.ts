@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorator';
+import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/require-scope';
 import { MeetingIdPipe } from '../lookup/id-rules';
 import { MeetingResolver } from '../resolution/meeting-resolver';
 import { MeetingsQueryDto } from './admin-query.dto';
@@ -8,7 +8,6 @@ import { MeetingsAdminService } from './meetings-admin.service';
 import { Numbers, NumberView, RevealDto } from './phone-masking';
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @RequireScope('admin')
 @Controller('admin/meetings')
 export class MeetingsAdminController {

@@ -1,10 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorator';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/require-scope';
 import { StatsService } from './stats.service';
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @RequireScope('admin')
 @Controller('admin/stats')
 export class StatsController {

@@ -1,13 +1,12 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorator';
+import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../auth/require-scope';
 import { WebhookEventsQueryDto } from './admin-query.dto';
 import { EventIdPipe } from './event-id.pipe';
 import { Numbers, NumberView, RevealDto } from './phone-masking';
 import { WebhookEventsAdminService } from './webhook-events-admin.service';
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @RequireScope('admin')
 @Controller('admin/webhook-events')
 export class WebhookEventsAdminController {

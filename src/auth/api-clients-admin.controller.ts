@@ -9,32 +9,31 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiOperation,
-  ApiProperty,
-  ApiTags,
-} from '@nestjs/swagger';
-import { ArrayMinSize, IsArray, IsIn, IsString, Length } from 'class-validator';
+import { RouteSchema } from '@nestjs/platform-fastify';
+import { ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { page, PagingDto } from '../common/paging';
+import type { JsonSchema } from '../common/schema-validation';
 import { ApiError } from '../common/api-error';
 import { SCOPES, type ApiClient, type Scope } from './api-client.entity';
 import { ApiClientsService } from './api-clients.service';
-import { RequireScope } from './auth.decorator';
+import { RequireScope } from './require-scope';
 
-export class CreateApiClientDto {
-  @ApiProperty({ example: 'meeting-control' })
-  @IsString()
-  @Length(1, 100)
-  name: string;
-
-  @ApiProperty({ enum: SCOPES, isArray: true, example: ['lookup'] })
-  @IsArray()
-  @ArrayMinSize(1)
-  @IsIn(SCOPES, { each: true })
-  scopes: Scope[];
-}
+/** The body of a new client, validated by Fastify before anything walks it. */
+const CREATE_BODY: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'scopes'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100, example: 'meeting-control' },
+    scopes: {
+      type: 'array',
+      minItems: 1,
+      maxItems: SCOPES.length,
+      items: { type: 'string', enum: [...SCOPES] },
+      example: ['lookup'],
+    },
+  },
+};
 
 const view = (client: ApiClient) => ({
   id: client.id,
@@ -46,7 +45,6 @@ const view = (client: ApiClient) => ({
 });
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @RequireScope('admin')
 @Controller('admin/api-clients')
 export class ApiClientsAdminController {
@@ -59,7 +57,9 @@ export class ApiClientsAdminController {
       example: { id: 'uuid', name: 'meeting-control', scopes: ['lookup'], token: 'pt_...' },
     },
   })
-  async create(@Body() body: CreateApiClientDto) {
+  @RouteSchema({ body: CREATE_BODY })
+  @ApiBody({ schema: CREATE_BODY })
+  async create(@Body() body: { name: string; scopes: Scope[] }) {
     const { client, token } = await this.clients.create(body.name, [...new Set(body.scopes)]);
     return { ...view(client), token };
   }

@@ -43,6 +43,8 @@ export class ApiClientsService implements OnModuleInit {
   private readonly byToken = new Map<string, { caller: Caller; until: number }>();
   /** Tokens found in no client lately, until when. */
   private readonly refused = new Map<string, number>();
+  /** Verifications under way: concurrent requests with one token share one Postgres read. */
+  private readonly verifying = new Map<string, Promise<Caller | null>>();
 
   constructor(
     env: Env,
@@ -68,7 +70,7 @@ export class ApiClientsService implements OnModuleInit {
     address: string,
   ): Promise<Caller> {
     const token = bearerToken(authorization);
-    const caller = token ? (this.recentCaller(token) ?? (await this.verify(token, address))) : null;
+    const caller = token ? (this.memoized(token) ?? (await this.verify(token, address))) : null;
     if (!caller) {
       this.failures.failed(address);
       throw token
@@ -81,7 +83,17 @@ export class ApiClientsService implements OnModuleInit {
     return caller;
   }
 
-  private recentCaller(token: string): Caller | undefined {
+  /**
+   * The caller of a token verified in the last few seconds that has `scope`, answered without
+   * waiting for anything (the hot path); undefined otherwise, for authorize() to decide.
+   */
+  recentCaller(authorization: string | undefined, scope: Scope): Caller | undefined {
+    const token = bearerToken(authorization);
+    const caller = token ? this.memoized(token) : undefined;
+    return caller && hasScope(caller, scope) ? caller : undefined;
+  }
+
+  private memoized(token: string): Caller | undefined {
     const seen = this.byToken.get(token);
     return seen && seen.until > Date.now() ? seen.caller : undefined;
   }
@@ -98,7 +110,12 @@ export class ApiClientsService implements OnModuleInit {
     }
     const refusedUntil = this.refused.get(token);
     if (refusedUntil !== undefined && refusedUntil > Date.now()) return null;
-    return this.authenticate(token);
+    let verifying = this.verifying.get(token);
+    if (!verifying) {
+      verifying = this.authenticate(token).finally(() => this.verifying.delete(token));
+      this.verifying.set(token, verifying);
+    }
+    return verifying;
   }
 
   private async authenticate(token: string): Promise<Caller | null> {

@@ -1,14 +1,8 @@
 import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiOperation,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { RequireScope } from '../auth/auth.decorator';
+import { RequireScope } from '../auth/require-scope';
 import type { JsonSchema } from '../common/schema-validation';
 import { LookupService } from './lookup.service';
 import type { ParticipantView } from './lookup.store';
@@ -33,7 +27,6 @@ export class ParticipantsQueryDto {
 }
 
 @ApiTags('lookup')
-@ApiBearerAuth()
 @RequireScope('lookup')
 @Controller('v1/meetings/:meetingId')
 export class LookupController {

@@ -2,19 +2,13 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OperationObject } from '@nestjs/swagger';
-import { ApiClientsService } from '../auth/api-clients.service';
+import type { ScopedRouteConfig } from '../auth/require-scope';
 import type { JsonSchema } from '../common/schema-validation';
 import { MAX_NUMBERS } from './lookup.controller';
 import { LookupService } from './lookup.service';
 import { MEETING_ID_PARAMS_SCHEMA, MEETING_ID_SCHEMA } from './id-rules';
 import type { NumberIds } from './mapping.cache';
-import {
-  AREA_SCHEMA,
-  NATIONAL_NUMBER_SCHEMA,
-  phoneNumbersSchema,
-  toPhoneNumbers,
-  type PhoneNumberBody,
-} from './phone-number.schema';
+import { phoneNumbersSchema, toPhoneNumbers, type PhoneNumberBody } from './phone-number.schema';
 
 export const MS_OPEN_ID_ROUTE = '/v1/meetings/:meetingId/phone/ms-open-id';
 
@@ -45,6 +39,13 @@ const QUERY: JsonSchema = {
   properties: { wait_ms: WAIT_MS_SCHEMA },
 };
 
+/**
+ * A number echoed as it was asked. Typed as either type rather than as the request's anyOf:
+ * Fastify's serializer picks an anyOf branch by validating each, which cost ~12 us a lookup
+ * (measured: CPU per request of the hot route, 77 against 65 us).
+ */
+const ECHOED: JsonSchema = { type: ['integer', 'string'], description: 'As it was asked' };
+
 const ANSWER: JsonSchema = {
   type: 'object',
   properties: {
@@ -54,8 +55,8 @@ const ANSWER: JsonSchema = {
       items: {
         type: 'object',
         properties: {
-          area: AREA_SCHEMA,
-          phone_number: NATIONAL_NUMBER_SCHEMA,
+          area: ECHOED,
+          phone_number: ECHOED,
           ms_open_id: { type: 'string' },
           status: { type: 'string', enum: ['connected', 'left'] },
         },
@@ -74,14 +75,12 @@ type Request = FastifyRequest<{
  * The drop-in for Tencent's endpoint, the hottest route: served by a route on the app's own
  * Fastify, so Fastify compiles its body, query and answer schemas and its body limit, parser,
  * hooks and request log apply, while Nest's per-request pipeline (guards, pipes, interceptors)
- * is skipped. The scope check is the same ApiClientsService.authorize the Nest guard runs, made
- * before the body is validated, so an unauthenticated caller learns nothing about the body.
+ * is skipped. Its scope is route config, checked by the same hook as every other route's.
  */
 @Injectable()
 export class MsOpenIdRoute implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly clients: ApiClientsService,
     private readonly lookups: LookupService,
   ) {}
 
@@ -96,9 +95,7 @@ export class MsOpenIdRoute implements OnModuleInit {
         body: BODY,
         response: { 200: ANSWER },
       },
-      onRequest: async (request) => {
-        await this.clients.authorize(request.headers.authorization, 'lookup', request.ip);
-      },
+      config: { scope: 'lookup' } satisfies ScopedRouteConfig,
       handler: async (request: Request) => {
         const { meetingId } = request.params;
         const asked = request.body.phone_numbers;

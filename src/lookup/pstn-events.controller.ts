@@ -1,13 +1,12 @@
 import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Caller } from '../auth/api-clients.service';
-import { CurrentCaller, RequireScope } from '../auth/auth.decorator';
+import { CurrentCaller, RequireScope } from '../auth/require-scope';
 import { MeetingIdPipe } from './id-rules';
 import { SseStreams } from './sse-streams';
 
 @ApiTags('lookup')
-@ApiBearerAuth()
 @RequireScope('lookup')
 @Controller('v1/meetings/:meetingId/pstn-events')
 export class PstnEventsController {

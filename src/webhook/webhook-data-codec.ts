@@ -1,5 +1,5 @@
 import { createDecipheriv } from 'node:crypto';
-import type { WebhookSecret } from './webhook-secrets';
+import type { AesKey, WebhookSecret } from './webhook-secrets';
 
 /** The `data` (or `check_str`) could not be turned into text: a 400, never stored. */
 export class UndecodableWebhookError extends Error {}
@@ -29,12 +29,12 @@ export function decodeBase64Strict(text: string): Buffer {
 }
 
 /** AES-256-CBC, IV = first 16 bytes of the key, PKCS#7 padding; no WeCom-style framing. */
-export function decryptWebhookData(ciphertext: Buffer, key: Buffer): Buffer {
+export function decryptWebhookData(ciphertext: Buffer, { key, iv }: AesKey): Buffer {
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
     throw new UndecodableWebhookError('encrypted data is not a whole number of AES blocks');
   }
   try {
-    const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16));
+    const decipher = createDecipheriv('aes-256-cbc', key, iv);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch {
     throw new UndecodableWebhookError(

@@ -32,7 +32,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MEETINGS = 1000;
 const NUMBERS_PER_MEETING = 10;
-const ROOT = join(__dirname, '../..');
+const ROOT = join(__dirname, '../../..');
 
 function mappings(): SeededMapping[] {
   const all: SeededMapping[] = [];

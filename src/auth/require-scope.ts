@@ -1,0 +1,65 @@
+import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Scope } from './api-client.entity';
+import type { ApiClientsService, Caller } from './api-clients.service';
+
+/**
+ * The scope a route needs is Fastify route config (`config.scope`), checked by one Fastify
+ * hook for every route whichever layer serves it: Nest's controllers (through RequireScope) and
+ * the routes registered on Fastify itself (which set the config). It runs first in a request's
+ * life, before the body is parsed or validated, so an unauthenticated caller learns nothing of it.
+ */
+export interface ScopedRouteConfig {
+  scope?: Scope;
+}
+
+export type AuthenticatedRequest = FastifyRequest & { caller?: Caller };
+
+const SCOPED = 'requiredScope';
+
+/**
+ * Guards a controller (each of its routes) or one route with a Bearer token that has `scope`;
+ * a route's own RequireScope wins over its controller's.
+ */
+export function RequireScope(scope: Scope): ClassDecorator & MethodDecorator {
+  const scopeRoute = (prototype: object, key: string | symbol, descriptor: PropertyDescriptor) => {
+    SetMetadata(SCOPED, scope)(prototype, key, descriptor);
+    RouteConfig({ scope } satisfies ScopedRouteConfig)(prototype, key, descriptor);
+    ApiBearerAuth('bearer')(prototype, key, descriptor);
+  };
+  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    if (key !== undefined && descriptor) return scopeRoute(target, key, descriptor);
+    const prototype = (target as { prototype: object }).prototype;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method = Object.getOwnPropertyDescriptor(prototype, name);
+      const handler: unknown = method?.value;
+      if (name === 'constructor' || typeof handler !== 'function' || !method) continue;
+      if (Reflect.getMetadata(SCOPED, handler) === undefined) scopeRoute(prototype, name, method);
+    }
+  };
+}
+
+/** The one check: ApiClientsService.authorize for routes whose config names a scope. */
+export function registerScopeHook(fastify: FastifyInstance, clients: ApiClientsService): void {
+  fastify.addHook('onRequest', (request: AuthenticatedRequest, _reply, done) => {
+    const scope = (request.routeOptions.config as ScopedRouteConfig | undefined)?.scope;
+    if (!scope) return done();
+    const caller = clients.recentCaller(request.headers.authorization, scope);
+    if (caller) {
+      request.caller = caller;
+      return done();
+    }
+    clients.authorize(request.headers.authorization, scope, request.ip).then((verified) => {
+      request.caller = verified;
+      done();
+    }, done);
+  });
+}
+
+/** The authenticated caller of the current request. */
+export const CurrentCaller = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Caller | undefined =>
+    context.switchToHttp().getRequest<AuthenticatedRequest>().caller,
+);
