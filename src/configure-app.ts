@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
+import { registerRevealAudit } from './admin/phone-masking';
 import { ApiClientsService } from './auth/api-clients.service';
 import { registerScopeHook } from './auth/require-scope';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
@@ -68,6 +69,7 @@ export function configureApp(app: NestFastifyApplication): void {
   app.enableShutdownHooks();
   registerEdgeHooks(fastify, app.get(DrainingGate));
   registerScopeHook(fastify, app.get(ApiClientsService));
+  registerRevealAudit(fastify);
   registerRequestMetrics(app);
 
   const document = SwaggerModule.createDocument(

@@ -187,7 +187,7 @@ describe('admin API', () => {
             ms_open_id: 'caller-detail',
             status: 'connected',
             number: '+86 138****5678',
-            pstn_number: '+86*******5678',
+            pstn_number: '+86 138****5678',
           },
         ],
         tracked_numbers: [{ number: '+86 138****5678', source: 'api' }],
@@ -253,7 +253,7 @@ describe('admin API', () => {
 
       const one = await get(`/admin/webhook-events/${item.id}`);
       expect(one.status).toBe(200);
-      expect(one.body.payload.payload[0].operator.pstn_number).toBe('+86*******5678');
+      expect(one.body.payload.payload[0].operator.pstn_number).toBe('+86 137****5678');
       expect(JSON.stringify(one.body)).not.toContain('13712345678');
       const revealed = await get(`/admin/webhook-events/${item.id}?reveal=true`);
       expect(revealed.body.payload.payload[0].operator.pstn_number).toBe('+8613712345678');

@@ -81,7 +81,7 @@ export class MeetingsAdminService {
       ...meeting,
       phone_callers: callers.map((row) => ({
         ...withNumber(row, numbers),
-        pstn_number: numbers.number(null, row.pstn_number as string | null),
+        pstn_number: numbers.value(row.pstn_number as string | null),
       })),
       tracked_numbers: tracked.map((row) => withNumber(row, numbers)),
       mappings: mappings.map((row) => withNumber(row, numbers)),

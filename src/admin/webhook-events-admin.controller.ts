@@ -34,7 +34,7 @@ export class WebhookEventsAdminController {
     @Numbers() numbers: NumberView,
   ) {
     const event = await this.events.get(id);
-    return { ...event, payload: numbers.payload(event.payload) };
+    return { ...event, payload: numbers.json(event.payload), raw: numbers.value(event.raw) };
   }
 
   @Post(':id/replay')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import type { Page } from '../common/paging';
-import { WebhookEventQueue } from '../queue/webhook-event.queue';
+import { WebhookEventQueue, type StoredEvent } from '../queue/webhook-event.queue';
 import type { WebhookEventsQueryDto } from './admin-query.dto';
 
 type Row = Record<string, unknown>;
@@ -26,7 +26,7 @@ export class WebhookEventsAdminService {
   }
 
   /** One event with its decoded payload (or, quarantined, the text it was kept as). */
-  async get(id: string): Promise<Row & { payload: unknown }> {
+  async get(id: string): Promise<StoredEvent> {
     const row = await this.queue.get(id);
     if (!row) throw new ApiError(404, 'event_not_found', 'no webhook event with this id');
     return row;

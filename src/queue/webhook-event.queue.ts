@@ -52,6 +52,8 @@ export interface EventFilter {
 
 export type FailedState = 'failed' | 'dead';
 
+export type StoredEvent = Record<string, unknown> & { payload: string | null; raw: string | null };
+
 /** Events claimed and applied in one transaction. */
 const CLAIM_BATCH = 100;
 /** How often an idle worker looks for events that other replicas stored. */
@@ -216,10 +218,13 @@ export class WebhookEventQueue implements ClaimableTable, OnApplicationShutdown 
     );
   }
 
-  /** One event with its payload (or raw text); undefined when there is none with this id. */
-  async get(id: string): Promise<(Record<string, unknown> & { payload: unknown }) | undefined> {
-    const [row] = await this.dataSource.query<(Record<string, unknown> & { payload: unknown })[]>(
-      `SELECT ${LIST_COLUMNS}, payload, raw FROM webhook_events WHERE id = $1`,
+  /**
+   * One event with its payload as the JSON text Postgres holds (ids beyond 2^53 exact) and its
+   * raw text if quarantined; undefined when there is none with this id.
+   */
+  async get(id: string): Promise<StoredEvent | undefined> {
+    const [row] = await this.dataSource.query<StoredEvent[]>(
+      `SELECT ${LIST_COLUMNS}, payload::text AS payload, raw FROM webhook_events WHERE id = $1`,
       [id],
     );
     return row;

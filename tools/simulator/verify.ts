@@ -1,4 +1,4 @@
-import { maskDigits } from '../../src/admin/phone-masking';
+import { maskNumber } from '../../src/admin/phone-masking';
 import type { Line, MeetingPlan } from './scenario';
 import { sleep, type LookupItem, type ParticipantItem, type ServiceClient } from './service-client';
 import type { Truth } from './truth';
@@ -45,7 +45,7 @@ export function compare(truth: Truth, answers: Answers): Row[] {
     return {
       meeting: meeting.index,
       caller: line.label,
-      number: `+${line.area} ${maskDigits(line.phoneNumber)}`,
+      number: maskNumber(line.area, line.phoneNumber),
       truth: expected,
       lookup,
       participants,
@@ -63,7 +63,7 @@ function strangers(truth: Truth, answers: Answers): Row[] {
       .map((item) => ({
         meeting: meeting.index,
         caller: 'unknown caller',
-        number: item.phone_number ? `+${item.area} ${maskDigits(item.phone_number)}` : NONE,
+        number: item.phone_number ? maskNumber(String(item.area), String(item.phone_number)) : NONE,
         truth: NONE,
         lookup: NONE,
         participants: describe([{ msOpenId: item.ms_open_id, status: item.status }]),
