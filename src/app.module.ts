@@ -28,7 +28,9 @@ export class AppModule {
         ConfigModule.forEnv(env),
         TypeOrmModule.forRootAsync({
           useFactory: async () => {
-            await prepareDatabase(env.DATABASE_URL);
+            await prepareDatabase(env.DATABASE_URL, {
+              connectTimeoutSeconds: env.DATABASE_CONNECT_TIMEOUT_SECONDS,
+            });
             return {
               ...buildDataSourceOptions(env.DATABASE_URL, env.DATABASE_POOL_SIZE),
               retryAttempts: 0,

@@ -44,6 +44,15 @@ export class Env {
   @Min(2)
   DATABASE_POOL_SIZE = 10;
 
+  /**
+   * How long start-up keeps trying to reach Postgres (with backoff, logging each try) before it
+   * gives up and exits non-zero: a database that starts after the service is normal.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  DATABASE_CONNECT_TIMEOUT_SECONDS = 60;
+
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379/0';
 
@@ -276,6 +285,8 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
   const lines = errors.map(
     (error) => `  ${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`,
   );
+  const placeholder = placeholderAgainstTencent(env);
+  if (placeholder) lines.push(`  ${placeholder}`);
   if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
     lines.push('  HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   }
@@ -283,4 +294,29 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
     throw new Error(`Invalid environment (see .env.example):\n${lines.join('\n')}`);
   }
   return env;
+}
+
+/** The credentials .env.example ships with: placeholders, never an app's. */
+const PLACEHOLDER = /^dev-/;
+
+/**
+ * The example's placeholder credentials sent to the real Tencent would be signed calls to
+ * production with nonsense keys: refused at boot, with what to do instead.
+ */
+function placeholderAgainstTencent(env: Env): string | null {
+  let host: string;
+  try {
+    host = new URL(env.TENCENT_API_BASE_URL).hostname;
+  } catch {
+    return null;
+  }
+  const placeholders = (
+    ['TENCENT_SECRET_ID', 'TENCENT_SECRET_KEY', 'TENCENT_APP_ID'] as const
+  ).filter((name) => PLACEHOLDER.test(env[name] ?? ''));
+  if (!host.endsWith('meeting.qq.com') || placeholders.length === 0) return null;
+  return (
+    `TENCENT_API_BASE_URL: ${host} is the real Tencent API, but ${placeholders.join(', ')} ` +
+    "still hold the placeholders of .env.example: set your app's credentials, or point " +
+    'TENCENT_API_BASE_URL at the fake Tencent (npm run dev starts one)'
+  );
 }
