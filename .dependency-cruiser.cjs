@@ -27,7 +27,7 @@ const MAY_IMPORT = {
     'tracking',
   ],
   scheduling: ['change-feed', 'common', 'config', 'resolution', 'tencent', 'tracking'],
-  health: ['redis'],
+  health: ['common', 'redis'],
   admin: ['auth', 'common', 'config', 'lookup', 'queue', 'resolution', 'tencent', 'tracking'],
   // The entities and migrations every part keeps its tables with.
   database: ['auth', 'queue', 'resolution', 'tracking'],

@@ -14,6 +14,7 @@ import {
   registerEdgeHooks,
 } from './common/http-edge';
 import { nextRequestId, RequestLogController } from './common/request-log';
+import { VERSION } from './common/version';
 import { formatSchemaErrors, SCHEMA_VALIDATION } from './common/schema-validation';
 import type { Env } from './config/env.schema';
 import { MS_OPEN_ID_OPERATION } from './lookup/ms-open-id.route';
@@ -79,6 +80,7 @@ export function configureApp(app: NestFastifyApplication): void {
       .setDescription(
         'Which phone caller in a Tencent Meeting is which: lookups for meeting-control services and admin routes for operators.',
       )
+      .setVersion(VERSION)
       .addBearerAuth(
         { type: 'http', scheme: 'bearer', description: 'An API client token' },
         'bearer',

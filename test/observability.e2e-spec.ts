@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientsService } from '../src/auth/api-clients.service';
@@ -232,10 +234,15 @@ describe('health, metrics and logs', () => {
 
   describe('health', () => {
     it('is live without checking dependencies, and ready with Postgres and Redis', async () => {
-      expect((await http().get('/health/live')).body).toEqual({ status: 'ok' });
+      const version = (
+        JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')) as { version: string }
+      ).version;
+      expect((await http().get('/health/live')).body).toEqual({ status: 'ok', version });
+      expect((await http().get('/docs-json')).body.info.version).toBe(version);
       const ready = await http().get('/health/ready');
       expect(ready.status).toBe(200);
       expect(ready.body).toMatchObject({
+        version,
         status: 'ok',
         info: { postgres: { status: 'up' }, redis: { status: 'up' } },
       });

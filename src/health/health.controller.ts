@@ -6,6 +6,7 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import { VERSION } from '../common/version';
 import { RedisClient } from '../redis/redis.client';
 
 const CHECK_TIMEOUT_MS = 1000;
@@ -23,7 +24,7 @@ export class HealthController {
   @Get('live')
   @ApiOperation({ summary: 'The process answers (checks no dependency)' })
   live() {
-    return { status: 'ok' };
+    return { status: 'ok', version: VERSION };
   }
 
   @Get('ready')
@@ -32,15 +33,16 @@ export class HealthController {
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     try {
-      return await this.health.check([
+      const report = await this.health.check([
         () => this.postgres.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS }),
         () => this.redisCheck(),
       ]);
+      return { ...report, version: VERSION };
     } catch (error) {
       // Terminus's own report (which check failed) is the answer, not the generic error shape.
       if (!(error instanceof ServiceUnavailableException)) throw error;
       reply.status(503);
-      return error.getResponse();
+      return { ...(error.getResponse() as object), version: VERSION };
     }
   }
 
