@@ -27,10 +27,21 @@ const MAY_IMPORT = {
     'tracking',
   ],
   scheduling: ['change-feed', 'common', 'config', 'resolution', 'tencent', 'tracking'],
+  control: [
+    'admin',
+    'auth',
+    'common',
+    'config',
+    'lookup',
+    'metrics',
+    'resolution',
+    'tencent',
+    'tracking',
+  ],
   health: ['common', 'redis'],
   admin: ['auth', 'common', 'config', 'lookup', 'queue', 'resolution', 'tencent', 'tracking'],
   // The entities and migrations every part keeps its tables with.
-  database: ['auth', 'queue', 'resolution', 'tracking'],
+  database: ['auth', 'control', 'queue', 'resolution', 'tracking'],
 };
 
 const layering = Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({

@@ -6,6 +6,7 @@ import { ChangeFeedModule } from './change-feed/change-feed';
 import { HttpEdgeModule } from './common/http-edge';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.schema';
+import { ControlModule } from './control/control.module';
 import { buildDataSourceOptions } from './database/data-source-options';
 import { prepareDatabase } from './database/prepare-database';
 import { HealthModule } from './health/health.module';
@@ -47,6 +48,7 @@ export class AppModule {
         ChangeFeedModule,
         TrackingModule,
         LookupModule,
+        ControlModule,
         SchedulingModule,
         AdminModule,
         HealthModule,

@@ -27,6 +27,7 @@ const ADMIN_ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['post', '/admin/api-clients'],
   ['delete', `/admin/api-clients/${randomUUID()}`],
   ['get', '/admin/stats'],
+  ['get', '/admin/control-actions'],
 ];
 
 describe('admin API', () => {

@@ -344,6 +344,11 @@ describe('scheduled work', () => {
       await insertAttempts(1200, old);
       await insertAttempts(1, kept);
       await a.db.query(
+        `INSERT INTO control_actions (client_id, client_name, meeting_id, action, created_at)
+         VALUES ('c', 'c', $1, 'mute', $2), ('c', 'c', $1, 'kick', $2), ('c', 'c', $1, 'mute', $3)`,
+        [meetingId, old, kept],
+      );
+      await a.db.query(
         `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source, created_at)
          VALUES ($1, '86', '13800000001', 'api', $2), ($1, '86', '13800000002', 'webhook', $2),
                 ($1, '86', '13800000003', 'api', $3)`,
@@ -367,6 +372,7 @@ describe('scheduled work', () => {
         pstnEvents: 2500,
         resolutionAttempts: 1200,
         trackedNumbers: 2,
+        controlActions: 2,
         webhookEvents: 3,
       });
       expect(await left()).toEqual({ webhook: 1, pstn: 1, attempts: 1, tracked: 1 });
@@ -377,6 +383,7 @@ describe('scheduled work', () => {
         pstnEvents: 1,
         resolutionAttempts: 1,
         trackedNumbers: 1,
+        controlActions: 1,
         webhookEvents: 1,
       });
       expect(await left()).toEqual({ webhook: 0, pstn: 0, attempts: 0, tracked: 0 });
@@ -447,6 +454,7 @@ describe('scheduled work', () => {
         pstnEvents: 0,
         resolutionAttempts: 1500,
         trackedNumbers: 0,
+        controlActions: 0,
         webhookEvents: 0,
       });
     });
@@ -485,7 +493,7 @@ describe('scheduled work', () => {
         // A job's timeout is absent while it runs, and set again when the run is over.
         await expect
           .poll(() => t.app.get(SchedulerRegistry).getTimeouts().sort())
-          .toEqual(['reconcile', 'retention', 'stale-meetings']);
+          .toEqual(['reconcile', 'retention', 'roster', 'stale-meetings']);
         const meetingId = newMeeting();
         await t.db.query(
           `INSERT INTO meetings (meeting_id, status, started_at, last_event_at)

@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type Scope = 'lookup' | 'admin';
-export const SCOPES: readonly Scope[] = ['lookup', 'admin'];
+/** `admin` includes every other scope; `lookup` and `control` are each their own. */
+export type Scope = 'lookup' | 'control' | 'admin';
+export const SCOPES: readonly Scope[] = ['lookup', 'control', 'admin'];
 
 /** A service or operator allowed to call the API. Only a hash of its token is kept. */
 @Entity({ name: 'api_clients' })

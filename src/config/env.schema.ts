@@ -205,7 +205,10 @@ export class Env {
   @Max(86400)
   RETENTION_INTERVAL_SECONDS = 3600;
 
-  /** Webhook events, phone events and resolution attempts older than this are deleted. */
+  /**
+   * Webhook events, phone events, resolution attempts, tracked numbers and the record of
+   * control actions older than this are deleted.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -5,7 +5,9 @@ import { CreateApiClients1764000200000 } from '../../migrations/1764000200000-Cr
 import { CheaperWebhookEventProcessing1764000300000 } from '../../migrations/1764000300000-CheaperWebhookEventProcessing';
 import { WebhookEventsAreTheQueue1764000400000 } from '../../migrations/1764000400000-WebhookEventsAreTheQueue';
 import { BoundTrackedNumbers1764000500000 } from '../../migrations/1764000500000-BoundTrackedNumbers';
+import { AddPhoneCallerControl1764000600000 } from '../../migrations/1764000600000-AddPhoneCallerControl';
 import { ApiClient } from '../auth/api-client.entity';
+import { ControlActionRecord } from '../control/control-action.entity';
 import { MsOpenIdMapping } from '../resolution/ms-open-id-mapping.entity';
 import { ResolutionAttempt } from '../resolution/resolution-attempt.entity';
 import { Meeting } from '../tracking/meeting.entity';
@@ -23,6 +25,7 @@ export const entities = [
   MsOpenIdMapping,
   ResolutionAttempt,
   ApiClient,
+  ControlActionRecord,
 ];
 export const migrations = [
   CreateWebhookEvents1764000000000,
@@ -31,6 +34,7 @@ export const migrations = [
   CheaperWebhookEventProcessing1764000300000,
   WebhookEventsAreTheQueue1764000400000,
   BoundTrackedNumbers1764000500000,
+  AddPhoneCallerControl1764000600000,
 ];
 
 /** The one place database options are built: the app, the migration CLI and the tests use it. */

@@ -143,8 +143,8 @@ export class LookupService {
     return numbers.length;
   }
 
-  /** 409 when the meeting would track more numbers than TRACKED_NUMBERS_PER_MEETING. */
-  private async track(meetingId: string, numbers: PhoneNumber[]): Promise<void> {
+  /** Tracks the numbers; 409 when the meeting would track more than TRACKED_NUMBERS_PER_MEETING. */
+  async track(meetingId: string, numbers: PhoneNumber[]): Promise<void> {
     if (numbers.length === 0) return;
     const limit = this.env.TRACKED_NUMBERS_PER_MEETING;
     if (!(await this.store.track(meetingId, numbers, limit))) {

@@ -49,6 +49,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly controlActions = new Counter({
+    name: 'pstn_control_actions_total',
+    help: 'Results of actions on phone callers (one per caller acted on, or per target not connected) by action and outcome',
+    labelNames: ['action', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly upstreamDuration = new Histogram({
     name: 'pstn_upstream_call_duration_seconds',
     help: 'Latency of attempts at Tencent REST calls by endpoint and outcome',

@@ -17,6 +17,7 @@ const TABLES = [
   { table: 'pstn_events', column: 'created_at', count: 'pstnEvents' },
   { table: 'resolution_attempts', column: 'created_at', count: 'resolutionAttempts' },
   { table: 'tracked_numbers', column: 'created_at', count: 'trackedNumbers' },
+  { table: 'control_actions', column: 'created_at', count: 'controlActions' },
   { table: 'webhook_events', column: 'received_at', count: 'webhookEvents' },
 ] as const;
 
@@ -47,7 +48,13 @@ export class RetentionJob implements ScheduledJob {
 
   private async deleteOld(now: Date): Promise<Deleted> {
     const cutoff = new Date(now.getTime() - this.maxAgeMs);
-    const deleted = { pstnEvents: 0, resolutionAttempts: 0, trackedNumbers: 0, webhookEvents: 0 };
+    const deleted = {
+      pstnEvents: 0,
+      resolutionAttempts: 0,
+      trackedNumbers: 0,
+      controlActions: 0,
+      webhookEvents: 0,
+    };
     for (const { table, column, count } of TABLES) {
       for (let batch = 0; batch < BATCHES_PER_RUN; batch += 1) {
         // DELETE ... RETURNING inside a CTE: TypeORM returns plain rows only for a SELECT.

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { CalloutListClient } from './callout-list.client';
+import { MeetingControlClient } from './meeting-control.client';
 import { MsOpenIdClient } from './ms-open-id.client';
 import { TencentApi } from './tencent-api.client';
 import { UpstreamRateLimiter } from './upstream-rate-limiter';
@@ -7,7 +8,19 @@ import { UpstreamRateLimiter } from './upstream-rate-limiter';
 /** Everything that speaks to Tencent's REST API, through one signed, budgeted client. */
 @Global()
 @Module({
-  providers: [TencentApi, UpstreamRateLimiter, MsOpenIdClient, CalloutListClient],
-  exports: [TencentApi, UpstreamRateLimiter, MsOpenIdClient, CalloutListClient],
+  providers: [
+    TencentApi,
+    UpstreamRateLimiter,
+    MsOpenIdClient,
+    CalloutListClient,
+    MeetingControlClient,
+  ],
+  exports: [
+    TencentApi,
+    UpstreamRateLimiter,
+    MsOpenIdClient,
+    CalloutListClient,
+    MeetingControlClient,
+  ],
 })
 export class TencentModule {}
