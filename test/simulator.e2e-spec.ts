@@ -40,11 +40,16 @@ describe('the simulator scenario against the real app', () => {
 
   afterAll(() => stack?.close());
 
-  it('gets every answer right, in the call and after the meetings end', () => {
-    expect(results.map((result) => result.name)).toEqual(['in call', 'after the end']);
-    const rows = results.flatMap((result) => result.rows);
-    // 2 meetings x (3 callers + 2 callouts), at each of the two checks.
-    expect(rows).toHaveLength(20);
+  it('gets every answer right, in the call, after the actions and after the meetings end', () => {
+    expect(results.map((result) => result.name)).toEqual([
+      'in call',
+      'callers muted, renamed, kicked by number',
+      'after control',
+      'after the end',
+    ]);
+    const rows = results.flatMap((result): { ok: boolean }[] => result.rows);
+    // 2 meetings x (3 callers + 2 callouts) at each of the three checks, 2 x 3 callers acted on.
+    expect(rows).toHaveLength(36);
     expect(rows.filter((row) => !row.ok)).toEqual([]);
     expect(fake.badSignatureCount).toBe(0);
   });
@@ -67,8 +72,81 @@ describe('the simulator scenario against the real app', () => {
       inCall.filter((n) => n.line.kind === 'callout answered').map((n) => n.ids[0]?.status),
     ).toEqual(['connected', 'connected']);
     // The checks saw these answers from the service, not only from the truth.
-    const row = results[1].rows.find((r) => r.caller === 'landline');
+    const after = results.find((result) => result.name === 'after the end');
+    const row = after?.kind === 'lookup' ? after.rows.find((r) => r.caller === 'landline') : null;
     expect(row?.lookup.split(', ')).toHaveLength(2);
+  });
+
+  it('mutes, renames and kicks callers by number, as the fake Tencent then holds', () => {
+    const control = results.find((result) => result.kind === 'control');
+    if (control?.kind !== 'control') throw new Error('no control act was played');
+    const inCall = truthBefore(
+      scenario,
+      scenario.acts.findIndex((act) => act.kind === 'control'),
+    );
+    const connectedId = (meeting: number, caller: string) =>
+      inCall
+        .find((n) => n.meeting.index === meeting && n.line.label === caller)
+        ?.ids.filter((id) => id.status === 'connected')
+        .map((id) => id.msOpenId)[0];
+    // Only the landline's second call is on the line: its first hung up.
+    const landline = connectedId(1, 'landline');
+    expect(landline).toMatch(/-m1-land-2$/);
+    expect(
+      control.rows.map((r) => [r.meeting, r.caller, r.action, r.answered, r.tencent, r.replay]),
+    ).toEqual([
+      [1, 'landline', 'mute', `${landline} done`, `${landline} muted`, 'same answer, no call'],
+      [
+        1,
+        'caller 2',
+        'rename',
+        `${connectedId(1, 'caller 2')} done`,
+        `${connectedId(1, 'caller 2')} named "Guest 2"`,
+        'same answer, no call',
+      ],
+      [
+        1,
+        'caller 3',
+        'kick',
+        `${connectedId(1, 'caller 3')} done`,
+        `${connectedId(1, 'caller 3')} kicked, may not rejoin`,
+        'same answer, no call',
+      ],
+      [
+        2,
+        'caller 1',
+        'mute',
+        `${connectedId(2, 'caller 1')} done`,
+        `${connectedId(2, 'caller 1')} muted`,
+        'same answer, no call',
+      ],
+      [
+        2,
+        'caller 2',
+        'rename',
+        `${connectedId(2, 'caller 2')} done`,
+        `${connectedId(2, 'caller 2')} named "Guest 2"`,
+        'same answer, no call',
+      ],
+      [
+        2,
+        'caller 3',
+        'kick',
+        `${connectedId(2, 'caller 3')} done`,
+        `${connectedId(2, 'caller 3')} kicked, may not rejoin`,
+        'same answer, no call',
+      ],
+    ]);
+    // The kicked callers left, as the lookups after the actions said.
+    const afterControl = truthBefore(
+      scenario,
+      scenario.acts.findIndex((act) => act.kind === 'check' && act.name === 'after control'),
+    );
+    expect(
+      afterControl
+        .filter((n) => n.line.label === 'caller 3')
+        .map((n) => n.ids.map((id) => id.status)),
+    ).toEqual([['left'], ['left']]);
   });
 
   it('reports a wrong truth as a mismatch', async () => {

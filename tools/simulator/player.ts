@@ -1,4 +1,5 @@
 import type { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
+import { playControl, type ControlRow } from './caller-control';
 import type { Happening, Scenario } from './scenario';
 import { sleep, type ServiceClient } from './service-client';
 import { webhookFor } from './tencent-events';
@@ -8,7 +9,9 @@ import { settle, type Row } from './verify';
 /**
  * Acts a scenario out: tells the fake Tencent what it would know (which call is connected with
  * which ms_open_id), sends the webhooks Tencent would send at a steady rate, registers numbers
- * as a client would, and at each check compares the lookup API's answers with the truth.
+ * as a client would, and at each check compares the lookup API's answers with the truth. A
+ * control act mutes, renames and kicks callers by number through the service, and compares
+ * what the fake Tencent then holds with the truth.
  */
 
 export interface PlayOptions {
@@ -21,10 +24,9 @@ export interface PlayOptions {
   log: (line: string) => void;
 }
 
-export interface CheckResult {
-  name: string;
-  rows: Row[];
-}
+export type CheckResult =
+  | { kind: 'lookup'; name: string; rows: Row[] }
+  | { kind: 'control'; name: string; rows: ControlRow[] };
 
 export async function play(scenario: Scenario, options: PlayOptions): Promise<CheckResult[]> {
   const { client, log } = options;
@@ -32,8 +34,8 @@ export async function play(scenario: Scenario, options: PlayOptions): Promise<Ch
   const clock = monotonicClock();
   const results: CheckResult[] = [];
 
-  await client.createLookupClient();
-  log('lookup API client created with the admin token');
+  await client.createApiClient();
+  log('API client (lookup and control) created with the admin token');
 
   for (const [index, act] of scenario.acts.entries()) {
     if (act.kind === 'check') {
@@ -42,7 +44,15 @@ export async function play(scenario: Scenario, options: PlayOptions): Promise<Ch
         timeoutMs: options.settleMs,
         onProgress: (right, total) => log(`  ${right}/${total} answers right`),
       });
-      results.push({ name: act.name, rows });
+      results.push({ kind: 'lookup', name: act.name, rows });
+      continue;
+    }
+    if (act.kind === 'control') {
+      log(`control "${act.name}": acting through the service...`);
+      const truth = truthBefore(scenario, index);
+      const rows = await playControl(act.steps, truth, client, options.tencent);
+      log(`  ${rows.filter((row) => row.ok).length}/${rows.length} callers as the truth says`);
+      results.push({ kind: 'control', name: act.name, rows });
       continue;
     }
     let webhooks = 0;

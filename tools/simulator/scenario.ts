@@ -32,15 +32,25 @@ export type Happening =
   | { type: 'meeting started' | 'meeting ended' | 'numbers registered'; meeting: MeetingPlan }
   | { type: 'callout ringing' | 'callout refused'; meeting: MeetingPlan; line: Line }
   | {
-      type: 'dialed in' | 'hung up' | 'callout answered' | 'callout hung up';
+      type: 'dialed in' | 'hung up' | 'callout answered' | 'callout hung up' | 'kicked';
       meeting: MeetingPlan;
       line: Line;
       msOpenId: string;
     };
 
-/** Either a run of happenings shown as one progress step, or a check of the lookup API. */
+/** What a meeting-control client asks the service to do to a phone line, by its number. */
+export type ControlStep =
+  | { action: 'mute' | 'kick'; meeting: MeetingPlan; line: Line }
+  | { action: 'rename'; meeting: MeetingPlan; line: Line; nickName: string };
+
+/**
+ * A run of happenings shown as one progress step, a check of the lookup API, or a client acting
+ * on callers through the service (checked against the fake Tencent's state).
+ */
 export type Act =
-  { kind: 'play'; title: string; happenings: Happening[] } | { kind: 'check'; name: string };
+  | { kind: 'play'; title: string; happenings: Happening[] }
+  | { kind: 'check'; name: string }
+  | { kind: 'control'; name: string; steps: ControlStep[] };
 
 export interface Scenario {
   meetings: MeetingPlan[];
@@ -74,6 +84,15 @@ export function buildScenario({ meetings: meetingCount, callers }: ScenarioOptio
     meeting.lines.find((line) => line.kind === kind) as Line;
   const landlineMeeting = meetings[0];
   const landline = only(landlineMeeting, 'landline');
+  // Callers on the line are muted, renamed and kicked in turn (the landline is muted: only its
+  // second call, still connected, is acted on).
+  const controlOf = (meeting: MeetingPlan): ControlStep[] =>
+    dialIns(meeting).map((line, c): ControlStep => {
+      if (c % 3 === 1) return { action: 'rename', meeting, line, nickName: `Guest ${c + 1}` };
+      return { action: c % 3 === 0 ? 'mute' : 'kick', meeting, line };
+    });
+  const kicked = (meeting: MeetingPlan) =>
+    controlOf(meeting).flatMap((step) => (step.action === 'kick' ? [step.line] : []));
 
   const every = (make: (meeting: MeetingPlan) => Happening[]) => meetings.flatMap(make);
   // Callers of different meetings take turns, as they would.
@@ -131,13 +150,31 @@ export function buildScenario({ meetings: meetingCount, callers }: ScenarioOptio
     },
     { kind: 'check', name: 'in call' },
     {
+      kind: 'control',
+      name: 'callers muted, renamed, kicked by number',
+      steps: meetings.flatMap(controlOf),
+    },
+    {
       kind: 'play',
-      title: 'every second caller leaves, answered callouts hang up',
+      title: 'Tencent reports the kicked callers leaving',
+      happenings: every((meeting) =>
+        kicked(meeting).map((line): Happening => ({
+          type: 'kicked',
+          meeting,
+          line,
+          msOpenId: id(meeting, line, 1),
+        })),
+      ),
+    },
+    { kind: 'check', name: 'after control' },
+    {
+      kind: 'play',
+      title: 'every second caller still on leaves, answered callouts hang up',
       happenings: every((meeting) => {
         const answered = only(meeting, 'callout answered');
         return [
           ...dialIns(meeting)
-            .filter((_, c) => c % 2 === 1)
+            .filter((line, c) => c % 2 === 1 && !kicked(meeting).includes(line))
             .map((line): Happening => ({
               type: 'hung up',
               meeting,

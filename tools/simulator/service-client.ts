@@ -4,7 +4,7 @@ import type { Line } from './scenario';
 /** Where the service is and the secrets it was configured with. */
 export interface ServiceTarget {
   baseUrl: string;
-  /** A token with the admin scope (ADMIN_TOKEN): creates the simulator's lookup client. */
+  /** A token with the admin scope (ADMIN_TOKEN): creates the simulator's API client. */
   adminToken: string;
   webhookToken: string;
   /** The EncodingAESKey; without one, webhooks are sent in plain base64. */
@@ -19,6 +19,15 @@ export interface LookupItem {
   status: string;
 }
 
+/** One result of `POST .../phone-callers/actions`. */
+export interface ActionItem {
+  area?: number | string;
+  phone_number?: number | string;
+  ms_open_id?: string;
+  outcome: 'done' | 'not_connected' | 'failed';
+  error?: { code: string; message: string };
+}
+
 /** One phone caller of the pstn-participants answer. */
 export interface ParticipantItem {
   ms_open_id: string;
@@ -30,19 +39,25 @@ export interface ParticipantItem {
 const WEBHOOK_PATH = '/webhooks/tencent-meeting';
 const RECEIVED = 'successfully received callback';
 
-/** The service as Tencent (webhooks) and as a meeting-control client (lookup API) see it. */
+/**
+ * The service as Tencent (webhooks) and as a meeting-control client (lookups and actions on
+ * callers) see it.
+ */
 export class ServiceClient {
-  private lookupToken = '';
+  private clientToken = '';
 
   constructor(private readonly target: ServiceTarget) {}
 
-  /** Creates a lookup-scoped API client with the admin token; later lookups use its token. */
-  async createLookupClient(name = 'simulator'): Promise<void> {
+  /**
+   * Creates an API client with the lookup and control scopes, with the admin token; later
+   * lookups and actions use its token.
+   */
+  async createApiClient(name = 'simulator'): Promise<void> {
     const body = await this.call<{ token: string }>('POST', '/admin/api-clients', {
       token: this.target.adminToken,
-      body: { name, scopes: ['lookup'] },
+      body: { name, scopes: ['lookup', 'control'] },
     });
-    this.lookupToken = body.token;
+    this.clientToken = body.token;
   }
 
   /** Posts an event as Tencent does: encrypted, signed; a refusal is retried as Tencent would. */
@@ -100,6 +115,16 @@ export class ServiceClient {
     return body.ms_open_id_list;
   }
 
+  /** `POST /v1/meetings/{id}/phone-callers/actions` with an Idempotency-Key; its results. */
+  async act(meetingId: string, body: object, idempotencyKey: string): Promise<ActionItem[]> {
+    const answer = await this.call<{ results: ActionItem[] }>(
+      'POST',
+      `/v1/meetings/${meetingId}/phone-callers/actions`,
+      { body, headers: { 'idempotency-key': idempotencyKey } },
+    );
+    return answer.results;
+  }
+
   /** `GET /v1/meetings/{id}/pstn-participants?status=all`. */
   async participants(meetingId: string): Promise<ParticipantItem[]> {
     const body = await this.call<{ participants: ParticipantItem[] }>(
@@ -112,12 +137,13 @@ export class ServiceClient {
   private async call<T = unknown>(
     method: string,
     path: string,
-    options: { token?: string; body?: unknown } = {},
+    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
   ): Promise<T> {
     const res = await fetch(this.url(path), {
       method,
       headers: {
-        authorization: `Bearer ${options.token ?? this.lookupToken}`,
+        ...options.headers,
+        authorization: `Bearer ${options.token ?? this.clientToken}`,
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),

@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
 import { startOwnService, useRunningService, type Environment } from './environment';
 import { play } from './player';
-import { countWrong, formatTable } from './report';
+import { countWrong, formatControlTable, formatTable } from './report';
 import { buildScenario, MAX_CALLERS } from './scenario';
 import { ServiceClient } from './service-client';
 
 /**
  * `npm run simulate`: starts the fake Tencent Meeting API and the service pointed at it (or uses
  * a running service), plays a scenario of meetings and phone callers through signed, encrypted
- * webhooks, then prints what the lookup API answers beside the truth. Exits 1 on a wrong answer.
+ * webhooks, mutes, renames and kicks callers by number through the service, then prints what
+ * the lookup API answers and what Tencent holds beside the truth. Exits 1 on a wrong answer.
  */
 
 const HELP = `Usage: npm run simulate -- [options]
@@ -16,7 +17,8 @@ const HELP = `Usage: npm run simulate -- [options]
   --meetings <n>        meetings (default 3)
   --callers <n>         phone callers dialing in to each meeting, 1-${MAX_CALLERS} (default 4);
                         each meeting also places two outbound calls (one answered, one refused),
-                        and the first meeting's first caller is a landline that dials in twice
+                        and the first meeting's first caller is a landline that dials in twice;
+                        callers on the line are muted, renamed and kicked in turn, by number
   --rate <n>            webhooks per second (default 10)
   --latency <ms>        fake Tencent's answer time (default 50)
   --failure-rate <0..1> share of Tencent calls answered with a 5xx (default 0.1)
@@ -148,6 +150,7 @@ async function main(): Promise<number> {
   const { fake, upstream: flaky } = environment;
   const { wrong, total } = countWrong(results);
   console.log(`\n${formatTable(results)}\n`);
+  console.log(`${formatControlTable(results)}\n`);
   console.log(
     `Tencent: ${fake.requests.length} calls, ${flaky.failed} made to fail, ` +
       `${fake.rateLimitedCount} rate-limited, ${fake.badSignatureCount} badly signed`,

@@ -22,6 +22,7 @@ export function webhookFor(happening: Happening, operateTime: number): string | 
         caller(happening.line, happening.msOpenId),
       );
     case 'hung up':
+    case 'kicked':
       return event(
         'meeting.participant-left',
         meeting,

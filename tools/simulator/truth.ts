@@ -48,6 +48,7 @@ export function truthBefore(scenario: Scenario, actIndex: number): Truth {
           break;
         case 'hung up':
         case 'callout hung up':
+        case 'kicked':
           setStatus(meeting, happening.msOpenId, 'left');
           break;
         case 'meeting ended':
