@@ -26,7 +26,16 @@ const MAY_IMPORT = {
     'tencent',
     'tracking',
   ],
-  scheduling: ['change-feed', 'common', 'config', 'resolution', 'tencent', 'tracking'],
+  reconciliation: ['change-feed', 'config', 'metrics', 'tencent', 'tracking'],
+  scheduling: [
+    'change-feed',
+    'common',
+    'config',
+    'reconciliation',
+    'resolution',
+    'tencent',
+    'tracking',
+  ],
   control: [
     'admin',
     'auth',
@@ -39,9 +48,19 @@ const MAY_IMPORT = {
     'tracking',
   ],
   health: ['common', 'redis'],
-  admin: ['auth', 'common', 'config', 'lookup', 'queue', 'resolution', 'tencent', 'tracking'],
+  admin: [
+    'auth',
+    'common',
+    'config',
+    'lookup',
+    'queue',
+    'reconciliation',
+    'resolution',
+    'tencent',
+    'tracking',
+  ],
   // The entities and migrations every part keeps its tables with.
-  database: ['auth', 'control', 'queue', 'resolution', 'tracking'],
+  database: ['auth', 'control', 'queue', 'reconciliation', 'resolution', 'tracking'],
 };
 
 const layering = Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({

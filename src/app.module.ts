@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { LookupModule } from './lookup/lookup.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueueModule } from './queue/queue.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RedisModule } from './redis/redis.module';
 import { SchedulingModule } from './scheduling/scheduling.module';
 import { TencentModule } from './tencent/tencent.module';
@@ -49,6 +50,7 @@ export class AppModule {
         TrackingModule,
         LookupModule,
         ControlModule,
+        ReconciliationModule,
         SchedulingModule,
         AdminModule,
         HealthModule,

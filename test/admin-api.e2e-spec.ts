@@ -13,6 +13,7 @@ const ADMIN_ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['get', '/admin/meetings'],
   ['get', '/admin/meetings/1'],
   ['post', '/admin/meetings/1/resolve'],
+  ['post', '/admin/meetings/1/reconcile'],
   ['get', '/admin/webhook-events'],
   ['get', '/admin/webhook-events/1'],
   ['post', '/admin/webhook-events/1/replay'],

@@ -1,11 +1,12 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/require-scope';
 import { MeetingIdPipe } from '../lookup/id-rules';
 import { MeetingResolver } from '../resolution/meeting-resolver';
 import { MeetingsQueryDto } from './admin-query.dto';
 import { MeetingsAdminService } from './meetings-admin.service';
 import { Numbers, NumberView, RevealDto } from './phone-masking';
+import { RosterAdminService } from './roster-admin.service';
 
 @ApiTags('admin')
 @RequireScope('admin')
@@ -14,6 +15,7 @@ export class MeetingsAdminController {
   constructor(
     private readonly meetings: MeetingsAdminService,
     private readonly resolver: MeetingResolver,
+    private readonly rosters: RosterAdminService,
   ) {}
 
   @Get()
@@ -43,5 +45,27 @@ export class MeetingsAdminController {
     await this.meetings.assertExists(meetingId);
     void this.resolver.request(meetingId, true, { everything: true });
     return { meeting_id: meetingId };
+  }
+
+  @Post(':meetingId/reconcile')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Read Tencent's live roster of the meeting now and repair what webhooks missed",
+    description:
+      'Answers what was repaired, and the disagreements still within their grace period (the roster is read again for them at next_read_at). 404 for a meeting never seen, 409 for one that has ended, 502 when Tencent could not be read.',
+  })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        meeting_id: '13339451618278424869',
+        tencent_status: 'MEETING_STATE_STARTED',
+        repaired: { joined: 1, left: 0, ended: 0 },
+        waiting: { joined: 0, left: 1 },
+        next_read_at: '2026-12-04T09:30:00.000Z',
+      },
+    },
+  })
+  reconcile(@Param('meetingId', MeetingIdPipe) meetingId: string) {
+    return this.rosters.reconcile(meetingId);
   }
 }

@@ -66,7 +66,8 @@ export class MeetingsAdminService {
         [meetingId],
       ),
       this.dataSource.query<Row[]>(
-        `SELECT id, webhook_event_id, kind, ms_open_id, phone_status, operate_time, created_at
+        `SELECT id, source, webhook_event_id, kind, ms_open_id, phone_status, operate_time,
+                created_at
            FROM pstn_events WHERE meeting_id = $1 ORDER BY id DESC LIMIT ${RECENT}`,
         [meetingId],
       ),

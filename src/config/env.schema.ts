@@ -187,6 +187,57 @@ export class Env {
   @IsBoolean()
   RECONCILE_CALLOUTS = false;
 
+  /**
+   * How often the roster job looks for open meetings whose live roster is due a read from
+   * Tencent (a failed read is tried again from here, backing off up to ROSTER_INTERVAL_SECONDS).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  ROSTER_TICK_SECONDS = 10;
+
+  /** Rosters read per tick at most; the rest wait for the next ticks. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  ROSTER_MEETINGS_PER_TICK = 50;
+
+  /** An open meeting with a connected phone caller has its roster read this often. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  ROSTER_INTERVAL_SECONDS = 300;
+
+  /**
+   * A meeting with a connected phone caller and no webhook for this long has its roster read
+   * once (webhooks may be failing while the service is up).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  ROSTER_GAP_SECONDS = 120;
+
+  /**
+   * Tencent's roster and its webhooks disagree for a moment around every join and leave: a
+   * caller is added only once Tencent's join time is this old, and marked left only when a read
+   * this long after the first that lacked it still lacks it, so that a webhook in flight wins.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  ROSTER_GRACE_SECONDS = 60;
+
+  /**
+   * No replica alive for this long counts as downtime (every replica refreshes a heartbeat row
+   * three times as often): webhooks may have been lost, so every open meeting seen before it has
+   * its roster read when the service is back.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(3)
+  DOWNTIME_AFTER_SECONDS = 60;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -6,8 +6,10 @@ import { CheaperWebhookEventProcessing1764000300000 } from '../../migrations/176
 import { WebhookEventsAreTheQueue1764000400000 } from '../../migrations/1764000400000-WebhookEventsAreTheQueue';
 import { BoundTrackedNumbers1764000500000 } from '../../migrations/1764000500000-BoundTrackedNumbers';
 import { AddPhoneCallerControl1764000600000 } from '../../migrations/1764000600000-AddPhoneCallerControl';
+import { RecordRosterRepairs1764000700000 } from '../../migrations/1764000700000-RecordRosterRepairs';
 import { ApiClient } from '../auth/api-client.entity';
 import { ControlActionRecord } from '../control/control-action.entity';
+import { ServiceHeartbeatRow } from '../reconciliation/service-heartbeat.entity';
 import { MsOpenIdMapping } from '../resolution/ms-open-id-mapping.entity';
 import { ResolutionAttempt } from '../resolution/resolution-attempt.entity';
 import { Meeting } from '../tracking/meeting.entity';
@@ -26,6 +28,7 @@ export const entities = [
   ResolutionAttempt,
   ApiClient,
   ControlActionRecord,
+  ServiceHeartbeatRow,
 ];
 export const migrations = [
   CreateWebhookEvents1764000000000,
@@ -35,6 +38,7 @@ export const migrations = [
   WebhookEventsAreTheQueue1764000400000,
   BoundTrackedNumbers1764000500000,
   AddPhoneCallerControl1764000600000,
+  RecordRosterRepairs1764000700000,
 ];
 
 /** The one place database options are built: the app, the migration CLI and the tests use it. */

@@ -36,6 +36,13 @@ export class Metrics {
   /** One labelled child per method, route and status: looking labels up costs more than observing. */
   private readonly httpDurationChildren = new Map<string, { observe(seconds: number): void }>();
 
+  readonly reconciliationRepairs = new Counter({
+    name: 'pstn_reconciliation_repairs_total',
+    help: "Changes made from Tencent's live roster that webhooks had missed, by kind (joined, left, ended)",
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly processingFailures = new Counter({
     name: 'pstn_event_processing_failures_total',
     help: 'Attempts at applying a webhook event that failed',

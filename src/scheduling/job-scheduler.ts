@@ -8,6 +8,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { Env } from '../config/env.schema';
 import { ReconcileJob } from './reconcile.job';
 import { RetentionJob } from './retention.job';
+import { RosterJob } from './roster.job';
 import type { ScheduledJob } from './scheduled-job';
 import { StaleMeetingsJob } from './stale-meetings.job';
 
@@ -28,10 +29,11 @@ export class JobScheduler implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly env: Env,
     private readonly registry: SchedulerRegistry,
     reconcile: ReconcileJob,
+    roster: RosterJob,
     staleMeetings: StaleMeetingsJob,
     retention: RetentionJob,
   ) {
-    this.jobs = [reconcile, staleMeetings, retention];
+    this.jobs = [reconcile, roster, staleMeetings, retention];
   }
 
   onApplicationBootstrap(): void {

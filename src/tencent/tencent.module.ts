@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { CalloutListClient } from './callout-list.client';
 import { MeetingControlClient } from './meeting-control.client';
 import { MsOpenIdClient } from './ms-open-id.client';
+import { RealTimeParticipantsClient } from './real-time-participants.client';
 import { TencentApi } from './tencent-api.client';
 import { UpstreamRateLimiter } from './upstream-rate-limiter';
 
@@ -14,6 +15,7 @@ import { UpstreamRateLimiter } from './upstream-rate-limiter';
     MsOpenIdClient,
     CalloutListClient,
     MeetingControlClient,
+    RealTimeParticipantsClient,
   ],
   exports: [
     TencentApi,
@@ -21,6 +23,7 @@ import { UpstreamRateLimiter } from './upstream-rate-limiter';
     MsOpenIdClient,
     CalloutListClient,
     MeetingControlClient,
+    RealTimeParticipantsClient,
   ],
 })
 export class TencentModule {}

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Env } from '../config/env.schema';
 import { Metrics } from '../metrics/metrics';
 import { RedisClient } from '../redis/redis.client';
@@ -11,10 +10,13 @@ import { RedisClient } from '../redis/redis.client';
 export const PURPOSES = ['action', 'lookup', 'resolve', 'reconcile'] as const;
 export type UpstreamPurpose = (typeof PURPOSES)[number];
 
+const outranks = (a: UpstreamPurpose, b: UpstreamPurpose) =>
+  PURPOSES.indexOf(a) < PURPOSES.indexOf(b);
+
 /**
  * GCRA (a token bucket kept as one timestamp): answers how many ms to wait before the next call
  * may go out, and books the call when the answer is 0. `headroom` is how much of the burst must
- * stay free after this call: reconciliation only spends what the others leave spare. Same logic
+ * stay free after this call: background work only spends what the others leave spare. Same logic
  * in Redis (shared by every replica) and in memory (the fallback while Redis is unreachable).
  * Redis turns a Lua number into an integer by truncation, so a wait under 1 ms would come back
  * as 0 without the call being booked: the wait is rounded up.
@@ -50,6 +52,8 @@ export class UpstreamRateLimiter {
   private readonly perMinute: number;
   private readonly waiting = new Map<UpstreamPurpose, Waiter[]>(PURPOSES.map((p) => [p, []]));
   private pumping = false;
+  /** The pump waiting for a slot for a waiter of this purpose, and how to wake it early. */
+  private sleeping: { purpose: UpstreamPurpose; wake: () => void } | null = null;
   private localTat = 0;
   /** Calls booked by the in-memory fallback, for the budget while Redis is unreachable. */
   private local = { minute: '', counts: new Map<UpstreamPurpose, number>() };
@@ -86,6 +90,8 @@ export class UpstreamRateLimiter {
   acquire(purpose: UpstreamPurpose): Promise<void> {
     return new Promise((grant) => {
       this.waiting.get(purpose)?.push({ purpose, grant });
+      // The pump may be waiting out a slot for a lower purpose, which may leave one free now.
+      if (this.sleeping && outranks(purpose, this.sleeping.purpose)) this.sleeping.wake();
       void this.pump();
     });
   }
@@ -124,8 +130,7 @@ export class UpstreamRateLimiter {
       for (let next = this.next(); next; next = this.next()) {
         const wait = await this.reserve(next.purpose);
         if (wait > 0) {
-          this.waitedMs += wait;
-          await sleep(wait);
+          this.waitedMs += await this.sleepFor(wait, next.purpose);
           continue;
         }
         this.take(next).grant();
@@ -133,6 +138,20 @@ export class UpstreamRateLimiter {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Waits `ms` for a slot for `purpose`, less if a higher purpose arrives; answers how long. */
+  private sleepFor(ms: number, purpose: UpstreamPurpose): Promise<number> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleeping = null;
+        resolve(Date.now() - started);
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleeping = { purpose, wake };
+    });
   }
 
   /** The waiter a free slot goes to: the first of the highest purpose. */
@@ -149,9 +168,14 @@ export class UpstreamRateLimiter {
     return waiter;
   }
 
-  /** Reconciliation leaves half the burst free for the others; every other purpose may use it all. */
+  /**
+   * Background work leaves part of the burst free, so that a call someone waits for (an action,
+   * a lookup) finds a slot at once even while a backlog of it (callers to resolve after an
+   * outage, rosters to read) takes the whole rate: resolution a quarter, reconciliation half.
+   */
   private headroomMs(purpose: UpstreamPurpose): number {
-    return purpose === 'reconcile' ? this.toleranceMs / 2 : 0;
+    if (purpose === 'reconcile') return this.toleranceMs / 2;
+    return purpose === 'resolve' ? this.toleranceMs / 4 : 0;
   }
 
   private async reserve(purpose: UpstreamPurpose): Promise<number> {

@@ -18,10 +18,28 @@ interface ItemContext {
   changes: TrackingChange[];
 }
 
+/** One phone caller's change, from a webhook item or from Tencent's roster. */
+interface CallerChange {
+  manager: EntityManager;
+  meetingId: string;
+  msOpenId: string;
+  pstnNumber: string | null;
+  at: Date;
+  changes: TrackingChange[];
+}
+
 /**
- * Applies a stored webhook event to meetings, phone callers and the phone event log. Every rule
- * is idempotent and order-independent: an item older than what a caller's row already reflects
- * (by operate_time) changes nothing, and the log has one row per (event, item).
+ * What Tencent's live roster says that the service missed: a caller it lists (joined at `at`),
+ * a caller it no longer lists (gone by `at`), or the meeting's end.
+ */
+export type RosterRepair =
+  { kind: 'joined' | 'left'; msOpenId: string; at: Date } | { kind: 'ended'; at: Date };
+
+/**
+ * Applies a stored webhook event, or a repair from Tencent's roster, to meetings, phone callers
+ * and the phone event log. Every rule is idempotent and order-independent: an item older than
+ * what a caller's row already reflects (by operate_time) changes nothing, and the log has one
+ * row per (event, item) and one per repair.
  */
 @Injectable()
 export class MeetingEventApplier {
@@ -56,16 +74,47 @@ export class MeetingEventApplier {
         case 'joined':
           await this.logPhoneEvent(context, 'joined');
           await this.trackNumber(context, 'webhook');
-          await this.join(context, meetingClosed);
+          await this.join(callerOf(context), meetingClosed);
           break;
         case 'left':
           await this.logPhoneEvent(context, 'left');
-          await this.leave(context);
+          await this.leave(callerOf(context));
           break;
         case 'callout':
           await this.callout(context, meetingClosed);
           break;
       }
+    }
+    return changes;
+  }
+
+  /**
+   * Applies a repair from Tencent's roster with the statements webhook items use, so the same
+   * rules hold (an older repair never undoes a newer event, and a leave wins a tie), and logs it
+   * as reconciliation's when it changed something. Runs inside the caller's transaction, which
+   * holds the open meeting's row locked; returns what changed.
+   */
+  async repair(
+    manager: EntityManager,
+    meetingId: string,
+    repair: RosterRepair,
+  ): Promise<TrackingChange[]> {
+    const changes: TrackingChange[] = [];
+    if (repair.kind === 'ended') {
+      changes.push(...(await this.endMeeting(manager, meetingId, 'ended', repair.at)));
+    } else {
+      const { kind, msOpenId, at } = repair;
+      const caller = { manager, meetingId, msOpenId, pstnNumber: null, at, changes };
+      if (kind === 'joined') await this.join(caller, false);
+      else await this.leave(caller);
+    }
+    if (changes.length > 0) {
+      await manager.query(
+        `INSERT INTO pstn_events (source, meeting_id, kind, ms_open_id, operate_time)
+         VALUES ('reconciliation', $1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [meetingId, repair.kind, repair.kind === 'ended' ? null : repair.msOpenId, repair.at],
+      );
     }
     return changes;
   }
@@ -131,9 +180,8 @@ export class MeetingEventApplier {
     return changes;
   }
 
-  private async join(context: ItemContext, meetingClosed: boolean): Promise<void> {
-    const { manager, meetingId, item, at, changes } = context;
-    const msOpenId = item.operator.msOpenId as string;
+  private async join(caller: CallerChange, meetingClosed: boolean): Promise<void> {
+    const { manager, meetingId, msOpenId, pstnNumber, at, changes } = caller;
     // A join delivered after the meeting ended is recorded, but as a caller who has left.
     const status = meetingClosed ? 'left' : 'connected';
     const applied = await manager.query<unknown[]>(
@@ -146,15 +194,15 @@ export class MeetingEventApplier {
          pstn_number = COALESCE(EXCLUDED.pstn_number, pstn_participants.pstn_number)
        WHERE pstn_participants.last_operate_time < EXCLUDED.last_operate_time
        RETURNING id`,
-      [meetingId, msOpenId, item.operator.pstnNumber, status, at],
+      [meetingId, msOpenId, pstnNumber, status, at],
     );
     if (applied.length === 0 || meetingClosed) return;
     changes.push({ type: 'participant.joined', meetingId, msOpenId });
     changes.push({ type: 'phone.connected', meetingId });
   }
 
-  private async leave({ manager, meetingId, item, at, changes }: ItemContext): Promise<void> {
-    const msOpenId = item.operator.msOpenId as string;
+  private async leave(caller: CallerChange): Promise<void> {
+    const { manager, meetingId, msOpenId, pstnNumber, at, changes } = caller;
     const applied = await manager.query<{ was_connected: boolean }[]>(
       `INSERT INTO pstn_participants
          (meeting_id, ms_open_id, pstn_number, status, left_at, last_operate_time)
@@ -166,7 +214,7 @@ export class MeetingEventApplier {
        WHERE pstn_participants.status = 'connected'
          AND pstn_participants.last_operate_time <= EXCLUDED.last_operate_time
        RETURNING id`,
-      [meetingId, msOpenId, item.operator.pstnNumber, at],
+      [meetingId, msOpenId, pstnNumber, at],
     );
     if (applied.length > 0) changes.push({ type: 'participant.left', meetingId, msOpenId });
   }
@@ -181,10 +229,10 @@ export class MeetingEventApplier {
     await this.trackNumber(context, 'callout');
     const status = item.phoneStatus;
     if (status === 'START_ACCEPT') {
-      if (item.operator.msOpenId) await this.join(context, meetingClosed);
+      if (item.operator.msOpenId) await this.join(callerOf(context), meetingClosed);
       else if (!meetingClosed) changes.push({ type: 'phone.connected', meetingId });
     } else if (status?.startsWith('LEAVE_') && item.operator.msOpenId) {
-      await this.leave(context);
+      await this.leave(callerOf(context));
     }
   }
 
@@ -214,4 +262,10 @@ export class MeetingEventApplier {
       [meetingId, number.area, number.phoneNumber, source],
     );
   }
+}
+
+/** The caller an item is about; only items with an ms_open_id reach a caller's rules. */
+function callerOf({ manager, meetingId, item, at, changes }: ItemContext): CallerChange {
+  const { msOpenId, pstnNumber } = item.operator;
+  return { manager, meetingId, msOpenId: msOpenId as string, pstnNumber, at, changes };
 }

@@ -41,8 +41,21 @@ export class Meeting {
   @Column({ name: 'ended_at', type: 'timestamptz', nullable: true })
   endedAt: Date | null;
 
+  /** When the last webhook event about the meeting arrived. */
   @Column({ name: 'last_event_at', type: 'timestamptz' })
   lastEventAt: Date;
+
+  /** When Tencent's live roster of the meeting was last read and applied. */
+  @Column({ name: 'roster_read_at', type: 'timestamptz', nullable: true })
+  rosterReadAt: Date | null;
+
+  /** The roster must be read again from then: a repair waits out its grace, or a read failed. */
+  @Column({ name: 'roster_due_at', type: 'timestamptz', nullable: true })
+  rosterDueAt: Date | null;
+
+  /** Roster reads that failed in a row, for the backoff. */
+  @Column({ name: 'roster_failures', type: 'int', default: 0 })
+  rosterFailures: number;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

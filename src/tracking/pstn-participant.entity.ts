@@ -30,4 +30,8 @@ export class PstnParticipant {
   /** operate_time of the newest event applied; an older event never overrides it. */
   @Column({ name: 'last_operate_time', type: 'timestamptz' })
   lastOperateTime: Date;
+
+  /** When a read of Tencent's roster first lacked this caller while it was connected here. */
+  @Column({ name: 'missing_since', type: 'timestamptz', nullable: true })
+  missingSince: Date | null;
 }

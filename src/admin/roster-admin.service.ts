@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { ApiError } from '../common/api-error';
+import {
+  RosterReconciler,
+  RosterUnreadableError,
+  type RosterRead,
+} from '../reconciliation/roster-reconciler';
+import { MeetingsAdminService } from './meetings-admin.service';
+
+/** An operator's read of a meeting's live roster, and the repairs it made. */
+@Injectable()
+export class RosterAdminService {
+  constructor(
+    private readonly meetings: MeetingsAdminService,
+    private readonly reconciler: RosterReconciler,
+  ) {}
+
+  async reconcile(meetingId: string) {
+    await this.meetings.assertExists(meetingId);
+    let read: RosterRead | null;
+    try {
+      read = await this.reconciler.reconcile(meetingId);
+    } catch (error) {
+      if (error instanceof RosterUnreadableError) {
+        throw new ApiError(502, 'roster_unavailable', `${error.message}; it is read again later`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    if (!read) {
+      throw new ApiError(
+        409,
+        'meeting_not_open',
+        'the meeting has ended: there is nothing to repair',
+      );
+    }
+    return {
+      meeting_id: meetingId,
+      tencent_status: read.tencentStatus,
+      repaired: read.repaired,
+      waiting: read.waiting,
+      next_read_at: read.nextReadAt,
+    };
+  }
+}
