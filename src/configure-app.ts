@@ -22,6 +22,8 @@ import { registerRequestMetrics } from './metrics/request-metrics.hook';
 
 /** How often Node looks for requests past their request or headers timeout. */
 const TIMEOUT_CHECK_MS = 1000;
+/** Longer path parameters are refused 400 before routing (see maxParamLength). */
+const MAX_PATH_PARAM_LENGTH = 200;
 
 /** The HTTP server every instance runs on, production and tests alike. */
 export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapter {
@@ -33,6 +35,9 @@ export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapt
     logController: new RequestLogController(),
     genReqId: nextRequestId,
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
+    // The longest path parameter a route takes (an ms_open_id of up to 128 characters, see
+    // id-rules.ts) must reach its route's own rule; Fastify's default stops at 100.
+    maxParamLength: MAX_PATH_PARAM_LENGTH,
     // A body that has not arrived in time never will (Tencent waits 5 s): 408 and close.
     requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
     keepAliveTimeout: env.HTTP_IDLE_TIMEOUT_MS,

@@ -195,7 +195,10 @@ describe('the HTTP edge against careless and hostile clients', () => {
         'admin',
         `{"name":${nestedArrays(2000)},"scopes":["lookup"]}`,
         400,
-        error('bad_request', 'name must be string'),
+        error(
+          'bad_request',
+          'name must be 1 to 100 characters, none of them a control character or a lone surrogate',
+        ),
       ],
       [
         'a new API client with an extra key holding 2000 nested arrays',
@@ -266,11 +269,9 @@ describe('the HTTP edge against careless and hostile clients', () => {
       expect(await rowCounts(t.db)).toEqual(before);
     });
 
-    // DEFECT (reported, not fixed here): id-rules.ts allows an ms_open_id of 1 to 128 printable
-    // characters, but Fastify's maxParamLength (100 by default; createFastifyAdapter sets none)
-    // refuses a longer path parameter first: 400 "a path parameter is too long" instead of the
-    // contract's 404 for an unknown caller. Remove `.fails` once the two agree.
-    it.fails('answers a reverse lookup of an unknown 128-character ms_open_id 404', async () => {
+    // id-rules.ts allows an ms_open_id of 1 to 128 printable characters: Fastify's
+    // maxParamLength (100 by default) must not refuse it before the route's own rule.
+    it('answers a reverse lookup of an unknown 128-character ms_open_id 404', async () => {
       const res = await http()
         .get(`/v1/meetings/1/pstn-participants/${'a'.repeat(128)}`)
         .set(lookup());
@@ -280,16 +281,17 @@ describe('the HTTP edge against careless and hostile clients', () => {
       });
     });
 
-    // DEFECT (reported, not fixed here): the new client's name is the API's one free-text
-    // input, and its schema (CREATE_BODY in src/auth/api-clients-admin.controller.ts) takes
-    // any string of 1 to 100 characters; a NUL reaches the INSERT, Postgres refuses it (22021)
-    // and the answer is 500 internal_error. Remove `.fails` once it is a 400.
-    it.fails('answers a new API client whose name holds a NUL 400', async () => {
+    // The new client's name is the API's one free-text input: a NUL would reach the INSERT,
+    // which Postgres refuses (22021), and a lone surrogate would be kept as U+FFFD.
+    it.each([
+      ['a NUL', 'a\\u0000b'],
+      ['a lone surrogate', 'a\\ud800b'],
+    ])('answers a new API client whose name holds %s 400', async (_what, name) => {
       const res = await http()
         .post('/admin/api-clients')
         .set(admin())
         .set('content-type', 'application/json')
-        .send('{"name":"a\\u0000b","scopes":["lookup"]}');
+        .send(`{"name":"${name}","scopes":["lookup"]}`);
       expect({ status: res.status, code: (res.body as ErrorBody).error.code }).toEqual({
         status: 400,
         code: 'bad_request',
@@ -486,15 +488,13 @@ describe('the HTTP edge against careless and hostile clients', () => {
       },
     );
 
-    // DEFECT (reported, not fixed here): Fastify answers a URL it cannot route (a bad
-    // percent-escape, a path parameter over its maxParamLength) through frameworkErrors without
-    // running the onRequest hooks, and answerFrameworkError (src/common/http-edge.ts) sets
-    // neither header itself. Remove `.fails` once it does.
-    it.fails.each([
+    // Fastify answers a URL it cannot route (a bad percent-escape, a path parameter over its
+    // maxParamLength) through frameworkErrors, without running the onRequest hooks.
+    it.each([
       ['a bad percent-escape under /v1', '/v1/meetings/1/pstn-participants/%ZZ'],
       [
-        'a path parameter over 100 characters',
-        `/v1/meetings/1/pstn-participants/${'a'.repeat(101)}`,
+        'a path parameter over 200 characters',
+        `/v1/meetings/1/pstn-participants/${'a'.repeat(201)}`,
       ],
     ])('%s: nosniff and no-store', async (_name, path) => {
       const res = await http().get(path).set(lookup());

@@ -280,20 +280,19 @@ describe('poison webhook events', () => {
   });
 
   /**
-   * DEFECTS found by these tests (reported, not fixed here; remove `.fails` once fixed). A NUL
-   * escape is sent to quarantine before storing (knownUnstorable in tencent-webhook.service.ts),
-   * but WebhookEventQueue.insertQuarantined writes the event's dedupe key, trace_id, meeting_id
-   * and event name as they are: Postgres text cannot hold U+0000 either (22021), the insert
-   * fails and within() answers 503 on every redelivery, so the event is lost.
+   * A NUL escape sends an event to quarantine before storing, but the quarantined row's dedupe
+   * key, trace_id, meeting_id and event name are text columns too, which cannot hold U+0000
+   * (22021): an insert that failed on them would answer 503 on every redelivery, and the event
+   * would be lost.
    */
-  describe('known defects: a NUL escape in a column intake writes', () => {
+  describe('a NUL escape or lone surrogate in a column intake writes', () => {
     const withNul = (what: string, plaintext: string) => {
       if (!plaintext.includes('\\u0000')) throw new Error(`no NUL escape in the ${what} case`);
       return [what, plaintext] as const;
     };
     const base = () =>
       buildEvent('meeting.started', { meetingId: newMeeting(), traceId: `T-${randomUUID()}` });
-    it.fails.each([
+    it.each([
       withNul('trace_id', base().replace(/"trace_id":"T-/, '"trace_id":"\\u0000T-')),
       withNul('meeting_id', base().replace(/"meeting_id":"1/, '"meeting_id":"\\u00001')),
       withNul('event', base().replace('"meeting.started"', '"meeting.started\\u0000"')),
@@ -305,25 +304,21 @@ describe('poison webhook events', () => {
           payload: [],
         }).replace('"u-', '"\\u0000u-'),
       ),
-    ])(
-      'keeps an event with a NUL in its %s quarantined (today: 503 storage_unavailable)',
-      async (_what, plaintext) => {
-        const before = await rowCounts(t.db);
-        const res = await post(plaintext);
-        expect({ status: res.status, text: res.text }).toEqual({ status: 200, text: ACK });
-        expect(await rowCounts(t.db)).toEqual({
-          ...before,
-          webhook_events: before.webhook_events + 1,
-        });
-      },
-    );
+    ])('keeps an event with a NUL in its %s quarantined', async (_what, plaintext) => {
+      const before = await rowCounts(t.db);
+      const res = await post(plaintext);
+      expect({ status: res.status, text: res.text }).toEqual({ status: 200, text: ACK });
+      expect(await rowCounts(t.db)).toEqual({
+        ...before,
+        webhook_events: before.webhook_events + 1,
+      });
+    });
 
-    // A trace_id holding a lone surrogate escape is quarantined (jsonb refuses the text), but
-    // its dedupe key is written to a text column, where the surrogate becomes U+FFFD: two
-    // different such trace ids share a key, and the second event is acknowledged 200 and
-    // dropped by ON CONFLICT DO NOTHING (WebhookEventQueue.insertQuarantined; dedupeKey in
-    // tencent-webhook.service.ts keeps a key that is not well-formed UTF-16 as it is).
-    it.fails('keeps two events whose trace_ids differ only in a lone surrogate', async () => {
+    // A trace_id holding a lone surrogate escape is quarantined (jsonb refuses the text), and
+    // its dedupe key is a text column, where a surrogate sent as it is would become U+FFFD: two
+    // different such trace ids would share a key, and the second event would be acknowledged
+    // and dropped.
+    it('keeps two events whose trace_ids differ only in a lone surrogate', async () => {
       const suffix = randomUUID();
       const before = await rowCounts(t.db);
       for (const surrogate of ['\\ud800', '\\udbff']) {
@@ -340,10 +335,9 @@ describe('poison webhook events', () => {
       });
     });
 
-    // A quarantined event is processed from its text on replay, but a NUL in a field the
-    // applier writes (subject, meeting_code, ms_open_id) fails the apply with Postgres's 22021
-    // every time (src/tracking/meeting-event.applier.ts): it goes failed, then dead.
-    it.fails('processes a quarantined event with a NUL in its subject when replayed', async () => {
+    // A quarantined event is processed from its text on replay: a NUL in a field the applier
+    // writes (subject, meeting_code, ms_open_id) must not fail the apply with 22021 every time.
+    it('processes a quarantined event with a NUL in its subject when replayed', async () => {
       const meetingId = newMeeting();
       const traceId = randomUUID();
       const plaintext = buildEvent('meeting.started', { meetingId, traceId }).replace(
@@ -360,10 +354,9 @@ describe('poison webhook events', () => {
       expect((await rowsFor(traceId))[0]).toMatchObject({ status: 'processed', last_error: null });
     });
 
-    // knownUnstorable looks for the six characters \u0000 anywhere in the text, so an escaped
-    // backslash followed by "u0000" (a path like C:\\u0000dir, which jsonb stores fine) is
-    // quarantined too, and waits for an operator instead of being applied.
-    it.fails('stores an escaped backslash followed by "u0000" as an ordinary event', async () => {
+    // An escaped backslash followed by "u0000" (a path like C:\\u0000dir) is no NUL escape:
+    // jsonb stores it, so it must be applied rather than wait in quarantine for an operator.
+    it('stores an escaped backslash followed by "u0000" as an ordinary event', async () => {
       const { plaintext, traceId } = poisoned('"C:\\\\u0000dir"');
       expect((await post(plaintext)).status).toBe(200);
       const [row] = await rowsFor(traceId);

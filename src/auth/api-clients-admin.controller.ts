@@ -18,13 +18,25 @@ import { SCOPES, type ApiClient, type Scope } from './api-client.entity';
 import { ApiClientsService } from './api-clients.service';
 import { RequireScope } from './require-scope';
 
+const NAME_SCHEMA: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 100,
+  // No control character (Postgres text refuses a NUL) and no lone surrogate (it would be kept
+  // as U+FFFD, another name than the one given).
+  pattern: '^[^\\x00-\\x1f\\x7f\\p{Cs}]+$',
+  'x-error-message':
+    'must be 1 to 100 characters, none of them a control character or a lone surrogate',
+  example: 'meeting-control',
+};
+
 /** The body of a new client, validated by Fastify before anything walks it. */
 const CREATE_BODY: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'scopes'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 100, example: 'meeting-control' },
+    name: NAME_SCHEMA,
     scopes: {
       type: 'array',
       minItems: 1,

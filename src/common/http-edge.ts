@@ -49,9 +49,12 @@ export function answerFrameworkError(
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? 'a path parameter is too long'
       : 'the URL is not valid (a percent-escape that does not decode, say)';
+  // Fastify answers these before the onRequest hooks run, so their headers are set here too.
   void reply
     .code(400)
     .type('application/json; charset=utf-8')
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
     .send(errorBody('bad_request', message));
 }
 

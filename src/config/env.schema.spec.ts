@@ -52,6 +52,16 @@ describe('validateEnv', () => {
     ).toThrow(
       /PORT: .*\n {2}SCHEDULER_ENABLED: .*\n {2}HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS/,
     );
+    expect(() =>
+      validateEnv({
+        ...REQUIRED,
+        TENCENT_API_BASE_URL: 'http://127.0.0.1:4010',
+        HTTP_REQUEST_TIMEOUT_MS: '10000',
+        HTTP_IDLE_TIMEOUT_MS: '11000',
+      }),
+    ).toThrow(
+      /HTTP_IDLE_TIMEOUT_MS: must be more than 1000 ms longer than HTTP_REQUEST_TIMEOUT_MS/,
+    );
     const env = validateEnv({
       ...REQUIRED,
       TENCENT_API_BASE_URL: 'http://127.0.0.1:4010',

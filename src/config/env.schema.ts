@@ -344,6 +344,13 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
   if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
     lines.push('  HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   }
+  // Node looks for late requests once a second: a connection closed as idle before that would
+  // cut a slow request without its 408.
+  if (env.HTTP_IDLE_TIMEOUT_MS <= env.HTTP_REQUEST_TIMEOUT_MS + 1000) {
+    lines.push(
+      '  HTTP_IDLE_TIMEOUT_MS: must be more than 1000 ms longer than HTTP_REQUEST_TIMEOUT_MS',
+    );
+  }
   if (lines.length > 0) {
     throw new Error(`Invalid environment (see .env.example):\n${lines.join('\n')}`);
   }

@@ -1,3 +1,5 @@
+import { storableText } from './storable-text';
+
 /**
  * Turns every known revision of a decoded Tencent Meeting event into one typed shape.
  * Parsing is tolerant: only what the service uses is read, unknown fields are ignored, and the
@@ -157,8 +159,9 @@ export function tencentTime(value: unknown, unit: 'ms' | 's'): Date | null {
   return new Date(Date.UTC(y, mo - 1, d, h - 8, mi, s));
 }
 
+/** Every string field of an event, as Postgres can store it (see storableText). */
 function text(value: unknown): string | null {
-  if (typeof value === 'string') return value === '' ? null : value;
+  if (typeof value === 'string') return value === '' ? null : storableText(value);
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return null;
 }

@@ -180,9 +180,14 @@ function undecodable(data: string, why: ApiError) {
  * What Postgres would refuse that can be told before trying (the store finds the rest out):
  * jsonb cannot hold a NUL, and a meeting id is indexed.
  */
+/** A JSON `\u0000` escape: the backslash before it is not itself escaped (`"C:\\u0000"` is none). */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
+
 function knownUnstorable(plaintext: string, event: TencentEvent): string | null {
-  if (plaintext.includes('\\u0000'))
+  // includes() first: the regular expression runs only for the rare text that needs it.
+  if (plaintext.includes('\\u0000') && NUL_ESCAPE.test(plaintext)) {
     return 'holds a NUL escape (\\u0000), which jsonb cannot store';
+  }
   if (event.items.some((item) => (item.meeting.meetingId?.length ?? 0) > MAX_KEY_LENGTH)) {
     return `a meeting_id is longer than ${MAX_KEY_LENGTH} characters`;
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GroupCommit } from '../common/group-commit';
+import { storableText } from './storable-text';
 import {
   WebhookEventQueue,
   type NewWebhookEvent,
@@ -25,11 +26,6 @@ const MAX_IN_FLIGHT = 1;
 function blamesTheRow(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
-}
-
-/** Postgres text cannot hold NUL; a quarantined text keeps it as the JSON escape. */
-function storableText(text: string): string {
-  return text.includes('\0') ? text.replaceAll('\0', '\\u0000') : text;
 }
 
 /**
