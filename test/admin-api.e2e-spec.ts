@@ -90,7 +90,6 @@ describe('admin API', () => {
     return meetingId;
   }
 
-  /** A stored event whose processing fails: it has no event name (intake would refuse it). */
   /** An event the worker claims and fails to apply (it has no event name). */
   async function brokenEvent(meetingId: string): Promise<string> {
     const [row] = await rows<{ id: string }>(
@@ -202,6 +201,45 @@ describe('admin API', () => {
       const revealed = await get(`/admin/meetings/${meetingId}?reveal=true`);
       expect(revealed.body.mappings[0].number).toBe('+86 13812345678');
       expect(revealed.body.phone_callers[0].pstn_number).toBe('+8613812345678');
+    });
+
+    it('masks numbers in free text by value: subjects and errors, in lists and details', async () => {
+      const meetingId = newMeeting();
+      await deliver(
+        t,
+        buildEvent('meeting.started', { meetingId }).replace('weekly sync', 'dial 13812345678'),
+      );
+      await expect.poll(() => processed(meetingId)).toBe(1);
+      const listed = await get(
+        `/admin/meetings?from=${new Date(Date.now() - 60_000).toISOString()}`,
+      );
+      const item = (listed.body.items as { meeting_id: string; subject: string }[]).find(
+        (meeting) => meeting.meeting_id === meetingId,
+      );
+      expect(item?.subject).toBe('dial 138****5678');
+      expect((await get(`/admin/meetings/${meetingId}`)).body.subject).toBe('dial 138****5678');
+      expect((await get(`/admin/meetings/${meetingId}?reveal=true`)).body.subject).toBe(
+        'dial 13812345678',
+      );
+
+      const id = await brokenEvent(meetingId);
+      await expect.poll(() => processed(meetingId)).toBe(2);
+      await t.db.query(
+        `UPDATE webhook_events SET status = 'dead', last_error = 'refused 13812345678' WHERE id = $1`,
+        [id],
+      );
+      const errors = [
+        (await get(`/admin/webhook-events?meeting_id=${meetingId}&status=dead`)).body.items[0]
+          .last_error,
+        (await get(`/admin/webhook-events/${id}`)).body.last_error,
+        (
+          (await get('/admin/jobs?state=dead&page_size=500')).body.items as {
+            id: string;
+            error: string;
+          }[]
+        ).find((job) => job.id === id)?.error,
+      ];
+      expect(errors).toEqual(['refused 138****5678', 'refused 138****5678', 'refused 138****5678']);
     });
 
     it('answers 404 for an unknown meeting and 400 for a malformed id', async () => {

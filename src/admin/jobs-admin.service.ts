@@ -3,6 +3,7 @@ import { ApiError } from '../common/api-error';
 import type { Page } from '../common/paging';
 import { WebhookEventQueue } from '../queue/webhook-event.queue';
 import type { JobsQueryDto } from './admin-query.dto';
+import { MASKED } from './phone-masking';
 
 /**
  * The queue's failures. A job is a stored webhook event's processing: `failed` ones wait for
@@ -35,7 +36,7 @@ function jobView(row: Record<string, unknown>) {
     state: row.status,
     event: row.event,
     meeting_id: row.meeting_id,
-    error: row.last_error,
+    error: MASKED.value(row.last_error as string | null),
     attempts: row.attempts,
     received_at: row.received_at,
     next_attempt_at: row.status === 'failed' ? row.run_after : null,

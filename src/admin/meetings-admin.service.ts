@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ApiError } from '../common/api-error';
-import type { MeetingsQueryDto } from './admin-query.dto';
 import { pagedQuery, type Page } from '../common/paging';
-import type { NumberView } from './phone-masking';
+import type { MeetingsQueryDto } from './admin-query.dto';
+import { MASKED, NumberView } from './phone-masking';
 
 /** Rows of a meeting's history the detail view shows, newest first. */
 const RECENT = 50;
@@ -25,9 +25,9 @@ type NumberRow = Row & { area: string | null; phone_number: string | null };
 export class MeetingsAdminService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Newest first (by when the service first heard of the meeting). */
-  list(query: MeetingsQueryDto): Promise<Page<Row>> {
-    return pagedQuery(
+  /** Newest first (by when the service first heard of the meeting); subjects masked by value. */
+  async list(query: MeetingsQueryDto): Promise<Page<Row>> {
+    const page = await pagedQuery<Row>(
       this.dataSource,
       `${MEETING_SELECT}
         WHERE ($1::text IS NULL OR mt.status = $1)
@@ -37,6 +37,7 @@ export class MeetingsAdminService {
       [query.status ?? null, query.from ?? null, query.to ?? null],
       query,
     );
+    return { ...page, items: page.items.map((row) => withSubject(row, MASKED)) };
   }
 
   async detail(meetingId: string, numbers: NumberView) {
@@ -79,7 +80,7 @@ export class MeetingsAdminService {
       ),
     ]);
     return {
-      ...meeting,
+      ...withSubject(meeting, numbers),
       phone_callers: callers.map((row) => ({
         ...withNumber(row, numbers),
         pstn_number: numbers.value(row.pstn_number as string | null),
@@ -101,6 +102,11 @@ export class MeetingsAdminService {
       throw new ApiError(404, 'meeting_not_found', 'no such meeting has been seen');
     }
   }
+}
+
+/** A meeting's subject is free text its host typed: it may hold a phone number. */
+function withSubject(row: Row, numbers: NumberView): Row {
+  return { ...row, subject: numbers.value(row.subject as string | null) };
 }
 
 /** The row with its (area, phone_number) replaced by one `number`, masked or revealed. */

@@ -136,6 +136,9 @@ export class NumberView {
   }
 }
 
+/** The view of routes that never reveal. */
+export const MASKED = new NumberView(false);
+
 /** The request's NumberView: masked, unless `?reveal=true`; a reveal is audited once it answered. */
 export const Numbers = createParamDecorator((_data: unknown, context: ExecutionContext) => {
   const request = context.switchToHttp().getRequest<RevealingRequest>();

@@ -34,7 +34,12 @@ export class WebhookEventsAdminController {
     @Numbers() numbers: NumberView,
   ) {
     const event = await this.events.get(id);
-    return { ...event, payload: numbers.json(event.payload), raw: numbers.value(event.raw) };
+    return {
+      ...event,
+      payload: numbers.json(event.payload),
+      raw: numbers.value(event.raw),
+      last_error: numbers.value(event.last_error as string | null),
+    };
   }
 
   @Post(':id/replay')

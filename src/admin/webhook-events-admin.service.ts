@@ -3,6 +3,7 @@ import { ApiError } from '../common/api-error';
 import type { Page } from '../common/paging';
 import { WebhookEventQueue, type StoredEvent } from '../queue/webhook-event.queue';
 import type { WebhookEventsQueryDto } from './admin-query.dto';
+import { MASKED } from './phone-masking';
 
 type Row = Record<string, unknown>;
 
@@ -11,9 +12,9 @@ type Row = Record<string, unknown>;
 export class WebhookEventsAdminService {
   constructor(private readonly queue: WebhookEventQueue) {}
 
-  /** Newest first. */
-  list(query: WebhookEventsQueryDto): Promise<Page<Row>> {
-    return this.queue.list(
+  /** Newest first; errors masked by value (Postgres may quote the value it refused). */
+  async list(query: WebhookEventsQueryDto): Promise<Page<Row>> {
+    const page = await this.queue.list(
       {
         event: query.event,
         meetingId: query.meeting_id,
@@ -23,6 +24,13 @@ export class WebhookEventsAdminService {
       },
       query,
     );
+    return {
+      ...page,
+      items: page.items.map((row) => ({
+        ...row,
+        last_error: MASKED.value(row.last_error as string | null),
+      })),
+    };
   }
 
   /** One event with its decoded payload (or, quarantined, the text it was kept as). */
