@@ -1,6 +1,6 @@
 import { ValidationPipe } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { registerRevealAudit } from './admin/phone-masking';
@@ -14,11 +14,10 @@ import {
   registerEdgeHooks,
 } from './common/http-edge';
 import { nextRequestId, RequestLogController } from './common/request-log';
-import { VERSION } from './common/version';
 import { formatSchemaErrors, SCHEMA_VALIDATION } from './common/schema-validation';
 import type { Env } from './config/env.schema';
-import { MS_OPEN_ID_OPERATION } from './lookup/ms-open-id.route';
 import { registerRequestMetrics } from './metrics/request-metrics.hook';
+import { buildOpenApiDocument } from './openapi-document';
 
 /** How often Node looks for requests past their request or headers timeout. */
 const TIMEOUT_CHECK_MS = 1000;
@@ -78,21 +77,5 @@ export function configureApp(app: NestFastifyApplication): void {
   registerRevealAudit(fastify);
   registerRequestMetrics(app);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('pstn-tracker')
-      .setDescription(
-        'Which phone caller in a Tencent Meeting is which: lookups for meeting-control services and admin routes for operators.',
-      )
-      .setVersion(VERSION)
-      .addBearerAuth(
-        { type: 'http', scheme: 'bearer', description: 'An API client token' },
-        'bearer',
-      )
-      .build(),
-  );
-  // The hot lookup route is Fastify's own, not Nest's: its operation comes from its schemas.
-  document.paths['/v1/meetings/{meetingId}/phone/ms-open-id'] = { post: MS_OPEN_ID_OPERATION };
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
 }

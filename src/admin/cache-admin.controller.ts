@@ -1,15 +1,24 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/require-scope';
 import { ApiError } from '../common/api-error';
+import { ApiErrors } from '../common/error-responses';
+import { ApiMeetingIdParam, BAD_MEETING_ID, MeetingIdPipe } from '../lookup/id-rules';
 import { LookupService } from '../lookup/lookup.service';
 import { MappingCache, type CallerEntry } from '../lookup/mapping.cache';
-import { MeetingIdPipe } from '../lookup/id-rules';
+import {
+  CACHE_ENTRIES,
+  CACHE_ENTRIES_EXAMPLE,
+  CACHE_UNAVAILABLE,
+  REBUILT_ANSWER,
+} from './cache-answers';
+import { MEETING_NOT_FOUND } from './meeting-answers';
 import { MeetingsAdminService } from './meetings-admin.service';
-import { Numbers, NumberView, RevealDto } from './phone-masking';
+import { BAD_REVEAL, Numbers, NumberView, RevealDto } from './phone-masking';
 
 @ApiTags('admin')
 @RequireScope('admin')
+@ApiMeetingIdParam()
 @Controller('admin/cache/meetings/:meetingId')
 export class CacheAdminController {
   constructor(
@@ -23,6 +32,12 @@ export class CacheAdminController {
     summary: "A meeting's cache entries",
     description: 'Numbers are keyed by an HMAC in Redis; callers show their number masked.',
   })
+  @ApiOkResponse({
+    description: "The meeting's entries as Redis holds them (none: nothing cached)",
+    schema: CACHE_ENTRIES,
+    example: CACHE_ENTRIES_EXAMPLE,
+  })
+  @ApiErrors({ 400: [BAD_MEETING_ID, BAD_REVEAL], 503: CACHE_UNAVAILABLE })
   async entries(
     @Param('meetingId', MeetingIdPipe) meetingId: string,
     @Query() _reveal: RevealDto,
@@ -45,6 +60,8 @@ export class CacheAdminController {
   @Delete()
   @HttpCode(204)
   @ApiOperation({ summary: "Purge a meeting's cache entries (Postgres is untouched)" })
+  @ApiNoContentResponse({ description: 'Purged; the next lookups fill it from Postgres' })
+  @ApiErrors({ 400: BAD_MEETING_ID, 503: CACHE_UNAVAILABLE })
   async purge(@Param('meetingId', MeetingIdPipe) meetingId: string): Promise<void> {
     if (!(await this.cache.invalidate(meetingId))) {
       throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
@@ -54,6 +71,12 @@ export class CacheAdminController {
   @Post('rebuild')
   @HttpCode(200)
   @ApiOperation({ summary: "Rebuild a meeting's cache entries from Postgres" })
+  @ApiOkResponse({
+    description: 'Rebuilt',
+    schema: REBUILT_ANSWER,
+    example: { meeting_id: '13339451618278424869', numbers: 3 },
+  })
+  @ApiErrors({ 400: BAD_MEETING_ID, 404: MEETING_NOT_FOUND, 503: CACHE_UNAVAILABLE })
   async rebuild(@Param('meetingId', MeetingIdPipe) meetingId: string) {
     await this.meetings.assertExists(meetingId);
     return { meeting_id: meetingId, numbers: await this.lookups.rebuildCache(meetingId) };

@@ -3,6 +3,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/require-scope';
+import type { ErrorCase } from '../common/error-responses';
 import { logFor } from '../common/request-logger';
 import { parseInternationalNumber } from '../tencent/phone-number';
 
@@ -17,6 +18,13 @@ export class RevealDto {
   @IsIn(['true', 'false'])
   reveal?: 'true' | 'false';
 }
+
+/** The 400 of a bad `reveal` (or of a property a view's query does not take). */
+export const BAD_REVEAL: ErrorCase = {
+  code: 'bad_request',
+  message: 'reveal must be one of the following values: true, false',
+  when: 'the query breaks its rule, or names a property the route does not take',
+};
 
 /** Keeps the first three and last four digits of a long number, fewer of a short one. */
 export function maskDigits(digits: string): string {

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/require-scope';
+import { STATS_ANSWER, STATS_EXAMPLE } from './stats-answer';
 import { StatsService } from './stats.service';
 
 @ApiTags('admin')
@@ -14,6 +15,7 @@ export class StatsController {
     summary:
       'Counts by state, upstream calls and errors in the last hour, queue depth, oldest unprocessed event',
   })
+  @ApiOkResponse({ description: 'The counts', schema: STATS_ANSWER, example: STATS_EXAMPLE })
   read() {
     return this.stats.read();
   }

@@ -10,11 +10,29 @@ import {
   Query,
 } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { page, PagingDto } from '../common/paging';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from '../common/error-responses';
+import { BAD_QUERY, page, PagingDto } from '../common/paging';
 import type { JsonSchema } from '../common/schema-validation';
 import { ApiError } from '../common/api-error';
 import { SCOPES, type ApiClient, type Scope } from './api-client.entity';
+import {
+  BAD_CLIENT,
+  BAD_CLIENT_ID,
+  CLIENT_NOT_FOUND,
+  CLIENTS_EXAMPLE,
+  CLIENTS_PAGE,
+  CREATED_CLIENT,
+  CREATED_CLIENT_EXAMPLE,
+} from './api-client-answers';
 import { ApiClientsService } from './api-clients.service';
 import { RequireScope } from './require-scope';
 
@@ -65,10 +83,11 @@ export class ApiClientsAdminController {
   @Post()
   @ApiOperation({ summary: 'Create an API client; its token is shown this once' })
   @ApiCreatedResponse({
-    schema: {
-      example: { id: 'uuid', name: 'meeting-control', scopes: ['lookup'], token: 'pt_...' },
-    },
+    description: 'The client, with its token',
+    schema: CREATED_CLIENT,
+    example: CREATED_CLIENT_EXAMPLE,
   })
+  @ApiErrors({ 400: BAD_CLIENT })
   @RouteSchema({ body: CREATE_BODY })
   @ApiBody({ schema: CREATE_BODY })
   async create(@Body() body: { name: string; scopes: Scope[] }) {
@@ -78,6 +97,12 @@ export class ApiClientsAdminController {
 
   @Get()
   @ApiOperation({ summary: 'List API clients (never their tokens)' })
+  @ApiOkResponse({
+    description: 'A page of clients, newest first (revoked ones too)',
+    schema: CLIENTS_PAGE,
+    example: CLIENTS_EXAMPLE,
+  })
+  @ApiErrors({ 400: BAD_QUERY })
   async list(@Query() paging: PagingDto) {
     const [clients, total] = await this.clients.list(paging.page, paging.page_size);
     return page(clients.map(view), total, paging);
@@ -86,6 +111,9 @@ export class ApiClientsAdminController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API client: its token stops working at once' })
+  @ApiParam({ name: 'id', schema: { type: 'string', format: 'uuid' } })
+  @ApiNoContentResponse({ description: 'Revoked (already revoked is no error)' })
+  @ApiErrors({ 400: BAD_CLIENT_ID, 404: CLIENT_NOT_FOUND })
   async revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     if (!(await this.clients.revoke(id))) {
       throw new ApiError(404, 'not_found', 'no API client with this id');

@@ -1,9 +1,9 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Scope } from './api-client.entity';
 import type { ApiClientsService, Caller } from './api-clients.service';
+import { ApiScope } from './scope-docs';
 
 /**
  * The scope a route needs is Fastify route config (`config.scope`), checked by one Fastify
@@ -20,14 +20,15 @@ export type AuthenticatedRequest = FastifyRequest & { caller?: Caller };
 const SCOPED = 'requiredScope';
 
 /**
- * Guards a controller (each of its routes) or one route with a Bearer token that has `scope`;
- * a route's own RequireScope wins over its controller's.
+ * Guards a controller (each of its routes) or one route with a Bearer token that has `scope`,
+ * and shows the scope and the check's answers in the OpenAPI document; a route's own
+ * RequireScope wins over its controller's.
  */
 export function RequireScope(scope: Scope): ClassDecorator & MethodDecorator {
   const scopeRoute = (prototype: object, key: string | symbol, descriptor: PropertyDescriptor) => {
     SetMetadata(SCOPED, scope)(prototype, key, descriptor);
     RouteConfig({ scope } satisfies ScopedRouteConfig)(prototype, key, descriptor);
-    ApiBearerAuth('bearer')(prototype, key, descriptor);
+    ApiScope(scope)(prototype, key, descriptor);
   };
   return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     if (key !== undefined && descriptor) return scopeRoute(target, key, descriptor);

@@ -1,5 +1,10 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
   HealthCheckService,
@@ -8,6 +13,7 @@ import {
 } from '@nestjs/terminus';
 import { VERSION } from '../common/version';
 import { RedisClient } from '../redis/redis.client';
+import { LIVE_ANSWER, NOT_READY_EXAMPLE, READY_EXAMPLE, readinessReport } from './health-answers';
 
 const CHECK_TIMEOUT_MS = 1000;
 
@@ -23,6 +29,11 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'The process answers (checks no dependency)' })
+  @ApiOkResponse({
+    description: 'Alive',
+    schema: LIVE_ANSWER,
+    example: { status: 'ok', version: '0.1.0' },
+  })
   live() {
     return { status: 'ok', version: VERSION };
   }
@@ -30,6 +41,16 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({
     summary: 'Ready to serve: 503 without Postgres; 200 "degraded" without Redis',
+  })
+  @ApiOkResponse({
+    description: 'Ready; `degraded` while Redis is down (lookups answer from Postgres)',
+    schema: readinessReport(['ok', 'degraded']),
+    example: READY_EXAMPLE,
+  })
+  @ApiServiceUnavailableResponse({
+    description: "Postgres does not answer within 1 s: Terminus's report, not the error shape",
+    schema: readinessReport(['error', 'shutting_down']),
+    examples: { postgres_down: { summary: 'Postgres is down', value: NOT_READY_EXAMPLE } },
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     try {

@@ -1,10 +1,13 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
 import { ApiError } from '../common/api-error';
+import type { ErrorCase } from '../common/error-responses';
 import type { JsonSchema } from '../common/schema-validation';
 
 /**
  * The rules of the ids in our paths, each written once and used by whichever layer serves a
- * route: as a pipe on Nest routes, as a JSON schema on the routes Fastify validates.
+ * route: as a pipe on Nest routes, as a JSON schema on the routes Fastify validates, and as the
+ * parameter and the 400 the OpenAPI document shows.
  */
 
 /** Tencent meeting ids are digit strings (beyond 2^53: never numbers). */
@@ -64,3 +67,17 @@ export class MsOpenIdPipe extends PatternPipe {
     super(MS_OPEN_ID, `msOpenId ${MS_OPEN_ID_RULE}`);
   }
 }
+
+/** The OpenAPI side of a path's meetingId: its rule, and its 400. */
+export const ApiMeetingIdParam = () => ApiParam({ name: 'meetingId', schema: MEETING_ID_SCHEMA });
+export const BAD_MEETING_ID: ErrorCase = {
+  code: 'bad_request',
+  message: `meetingId ${MEETING_ID_RULE}`,
+};
+
+/** The OpenAPI side of a path's msOpenId: its rule, and its 400. */
+export const ApiMsOpenIdParam = () => ApiParam({ name: 'msOpenId', schema: MS_OPEN_ID_SCHEMA });
+export const BAD_MS_OPEN_ID: ErrorCase = {
+  code: 'bad_request',
+  message: `msOpenId ${MS_OPEN_ID_RULE}`,
+};

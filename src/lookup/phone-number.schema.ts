@@ -1,3 +1,4 @@
+import type { ErrorCase } from '../common/error-responses';
 import type { JsonSchema } from '../common/schema-validation';
 import { toPhoneNumber, type PhoneNumber } from '../tencent/phone-number';
 
@@ -43,6 +44,23 @@ export const PHONE_NUMBER_SCHEMA: JsonSchema = {
 export function phoneNumbersSchema(max: number): JsonSchema {
   return { type: 'array', minItems: 1, maxItems: max, items: PHONE_NUMBER_SCHEMA };
 }
+
+/**
+ * A number part echoed in an answer as it was asked. Typed as either type rather than as the
+ * request's anyOf: Fastify's serializer of the hot route's answer picks an anyOf branch by
+ * validating each, which cost ~12 us a lookup (measured: CPU per request, 77 against 65 us).
+ */
+export const ECHOED_PART_SCHEMA: JsonSchema = {
+  type: ['integer', 'string'],
+  description: 'As it was asked',
+};
+
+/** The 400 of a number that breaks its rule, as the document shows it. */
+export const BAD_PHONE_NUMBER: ErrorCase = {
+  code: 'bad_request',
+  message: `phone_numbers.0.phone_number ${NATIONAL_NUMBER_SCHEMA['x-error-message']}`,
+  when: 'the body breaks its schema (the message names the field and its rule)',
+};
 
 /** A phone number as a request gives it: each part a number or a digit string. */
 export interface PhoneNumberBody {

@@ -1,0 +1,54 @@
+import type { ErrorCases } from './error-responses';
+
+/**
+ * The error answers every route can give whatever it does, written by the HTTP edge (see
+ * http-edge.ts), Fastify or the exception filter before or instead of the route: the OpenAPI
+ * document adds them to each operation, so that no route has to repeat them.
+ */
+export const EDGE_ERRORS: ErrorCases = {
+  400: [
+    {
+      code: 'bad_request',
+      message: 'the URL is not valid (a percent-escape that does not decode, say)',
+      when: 'the URL does not decode, or a path parameter is over 200 characters',
+      name: 'bad_url',
+    },
+  ],
+  408: { code: 'request_timeout', message: 'the request did not arrive in time' },
+  414: { code: 'uri_too_long', message: 'the URL is longer than 8192 characters' },
+  431: { code: 'headers_too_large', message: 'the request line and headers are too large' },
+  500: {
+    code: 'internal_error',
+    message: 'internal error',
+    when: 'an error the service did not expect; the id is in its log line',
+    id: '0b7c4c52-3a4e-4d6b-9a59-2f1c9f0e6a1d',
+  },
+  503: {
+    code: 'service_unavailable',
+    message: 'the service is shutting down; retry elsewhere',
+    when: 'the service is shutting down (the connection is closed); retry elsewhere',
+  },
+};
+
+/** What Fastify answers while reading a body: for every method that may have one. */
+export const BODY_ERRORS: ErrorCases = {
+  400: {
+    code: 'bad_request',
+    message: "Body is not valid JSON but content-type is set to 'application/json'",
+    when: 'a body sent as JSON is not JSON (or is empty)',
+    name: 'bad_json',
+  },
+  413: {
+    code: 'payload_too_large',
+    message: 'Request body is too large',
+    when: 'the body is over WEBHOOK_BODY_LIMIT_BYTES (1 MiB unless configured)',
+  },
+  415: {
+    code: 'unsupported_media_type',
+    message: 'Unsupported Media Type',
+    when: 'a body that is neither application/json nor text/plain',
+  },
+};
+
+/** The methods whose bodies Fastify reads, whether the route takes one or not. */
+export const BODY_METHODS: ReadonlySet<string> = new Set(['post', 'put', 'patch', 'delete']);
