@@ -95,6 +95,22 @@ module.exports = {
       to: { path: '^(tools|test)/' },
     },
     {
+      name: 'production-imports-no-client',
+      comment:
+        'The typed client speaks to the service from outside (tools/ and test/ use it); the service never imports it.',
+      severity: 'error',
+      from: { path: '^(src|migrations)/' },
+      to: { path: '^clients/' },
+    },
+    {
+      name: 'client-imports-only-its-package',
+      comment:
+        'clients/typescript is published on its own: it imports nothing else of the repository and no Node built-in (it needs only fetch, streams and timers).',
+      severity: 'error',
+      from: { path: '^clients/typescript/src/' },
+      to: { pathNot: '^clients/typescript/src/' },
+    },
+    {
       name: 'tools-import-no-tests',
       comment: 'Tests import tools, never the other way round.',
       severity: 'error',
@@ -120,6 +136,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^(dist|node_modules)/' },
+    // clients/typescript/dist: the client package's own build (`npm run build` there), if any.
+    exclude: { path: '^(dist|node_modules|clients/typescript/dist)/' },
   },
 };

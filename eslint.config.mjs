@@ -5,6 +5,8 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      // The client package's own build, when it has been built for publishing.
+      'clients/typescript/dist/**',
       'node_modules/**',
       'coverage/**',
       '.toolchain/**',

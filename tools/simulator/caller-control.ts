@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  ActionAnswer,
+  ActionOptions,
+  ActionResult,
+  ActionTargets,
+  PstnTrackerClient,
+} from '../../clients/typescript/src';
 import { maskNumber } from '../../src/admin/phone-masking';
 import type { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
 import type { ParticipantView } from '../fake-tencent/meeting-state';
 import type { ControlStep, Line } from './scenario';
-import { sleep, type ActionItem, type ServiceClient } from './service-client';
+import { numberOf, sleep, type ServiceClient } from './service-client';
 import type { Truth } from './truth';
 
 /**
@@ -32,8 +39,16 @@ export interface ControlRow {
  */
 const TRIES = 5;
 const CONTROL_PATH = /\/(mutes|kickout|names)$/;
+/** How long the service may wait for a caller it does not know as connected yet. */
+const WAIT_MS = 2000;
 
-type Group = { steps: ControlStep[]; body: Record<string, unknown> };
+type Act = (
+  client: PstnTrackerClient,
+  meetingId: string,
+  targets: ActionTargets,
+  options: ActionOptions,
+) => Promise<ActionAnswer>;
+type Group = { steps: ControlStep[]; act: Act };
 
 export async function playControl(
   steps: ControlStep[],
@@ -41,30 +56,32 @@ export async function playControl(
   client: ServiceClient,
   tencent: FakeTencentServer,
 ): Promise<ControlRow[]> {
-  const answers = new Map<Line, ActionItem[]>();
+  const answers = new Map<Line, ActionResult[]>();
   const replays = new Map<Line, string>();
+  const send = (group: Group, meetingId: string, targets: ActionTargets, idempotencyKey: string) =>
+    group.act(client.api, meetingId, targets, { idempotencyKey, waitMs: WAIT_MS });
   for (const group of groups(steps)) {
     const { meetingId } = group.steps[0].meeting;
     let pending = group.steps.map((step) => step.line);
-    let last: { key: string; body: object; answer: ActionItem[] } | undefined;
+    let last: { key: string; targets: ActionTargets; answer: ActionAnswer } | undefined;
     for (let attempt = 1; attempt <= TRIES && pending.length > 0; attempt += 1) {
       if (attempt > 1) await sleep(1000 * 2 ** (attempt - 2));
-      const body = { ...group.body, phone_numbers: pending.map(numberOf), wait_ms: 2000 };
+      const targets = { phone_numbers: pending.map(numberOf) };
       const key = randomUUID();
-      const answer = await client.act(meetingId, body, key);
+      const answer = await send(group, meetingId, targets, key);
       for (const line of pending)
         answers.set(
           line,
-          answer.filter((item) => isLine(line, item)),
+          (answer.results ?? []).filter((item) => isLine(line, item)),
         );
       pending = pending.filter((line) => answers.get(line)?.some((i) => i.outcome === 'failed'));
-      last = { key, body, answer };
+      last = { key, targets, answer };
     }
     if (!last) continue;
     const calls = () =>
       tencent.requests.filter((r) => r.meetingId === meetingId && CONTROL_PATH.test(r.path)).length;
     const before = calls();
-    const again = await client.act(meetingId, last.body, last.key);
+    const again = await send(group, meetingId, last.targets, last.key);
     const replay =
       JSON.stringify(again) !== JSON.stringify(last.answer)
         ? 'another answer'
@@ -112,18 +129,29 @@ export async function playControl(
 function groups(steps: ControlStep[]): Group[] {
   const byKey = new Map<string, Group>();
   for (const step of steps) {
-    const body =
-      step.action === 'rename'
-        ? { action: 'rename', nick_name: step.nickName }
-        : step.action === 'kick'
-          ? { action: 'kick', allow_rejoin: false }
-          : { action: 'mute' };
-    const key = JSON.stringify([step.meeting.meetingId, body]);
-    const group: Group = byKey.get(key) ?? { steps: [], body };
+    const key = JSON.stringify([
+      step.meeting.meetingId,
+      step.action,
+      step.action === 'rename' ? step.nickName : null,
+    ]);
+    const group: Group = byKey.get(key) ?? { steps: [], act: actFor(step) };
     group.steps.push(step);
     byKey.set(key, group);
   }
   return [...byKey.values()];
+}
+
+function actFor(step: ControlStep): Act {
+  switch (step.action) {
+    case 'mute':
+      return (client, meetingId, targets, options) => client.mute(meetingId, targets, options);
+    case 'kick':
+      return (client, meetingId, targets, options) =>
+        client.kick(meetingId, targets, { ...options, allowRejoin: false });
+    case 'rename':
+      return (client, meetingId, targets, options) =>
+        client.rename(meetingId, targets, step.nickName, options);
+  }
 }
 
 function expectedState(step: ControlStep): string {
@@ -149,12 +177,7 @@ function describeEach(ids: string[], state: (id: string) => string): string {
         .join(', ');
 }
 
-/** Digit strings, as the player registers them: a JSON Number would drop the landline's 0. */
-function numberOf(line: Line) {
-  return { area: line.area, phone_number: line.phoneNumber };
-}
-
 /** The service echoes each number as it was asked. */
-function isLine(line: Line, item: ActionItem): boolean {
+function isLine(line: Line, item: ActionResult): boolean {
   return item.area === line.area && item.phone_number === line.phoneNumber;
 }

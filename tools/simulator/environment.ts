@@ -44,7 +44,7 @@ export async function startOwnService(options: UpstreamOptions): Promise<Environ
       appId: DEV_SECRETS.TENCENT_APP_ID,
     },
     options,
-    0,
+    { port: 0, host: '127.0.0.1' },
   );
   try {
     const databaseUrl = await freshDatabase(SIMULATOR_DATABASE);
@@ -92,7 +92,9 @@ export interface RunningServiceOptions extends UpstreamOptions {
 /**
  * Plays against a service that is already running. Secrets not given as flags are read from
  * the environment and `.env` under the service's own variable names, and the fake Tencent
- * checks signatures with the service's TENCENT_SECRET_ID/KEY and TENCENT_APP_ID.
+ * checks signatures with the service's TENCENT_SECRET_ID/KEY and TENCENT_APP_ID. It listens on
+ * FAKE_TENCENT_HOST (loopback by default): docker compose's demo sets 0.0.0.0, so that the
+ * service's container reaches it.
  */
 export async function useRunningService(options: RunningServiceOptions): Promise<Environment> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -113,7 +115,7 @@ export async function useRunningService(options: RunningServiceOptions): Promise
       sdkId: env.TENCENT_SDK_ID || undefined,
     },
     options,
-    options.tencentPort,
+    { port: options.tencentPort, host: env.FAKE_TENCENT_HOST ?? '127.0.0.1' },
   );
   return {
     target: {
@@ -125,15 +127,19 @@ export async function useRunningService(options: RunningServiceOptions): Promise
     fake: tencent.fake,
     upstream: tencent.upstream,
     tencentUrl: tencent.url,
-    describe: `running service at ${options.url}; its TENCENT_API_BASE_URL must be ${tencent.url}`,
+    describe: `running service at ${options.url}; its TENCENT_API_BASE_URL must lead to the fake Tencent (listening on ${tencent.url})`,
     close: () => tencent.close(),
   };
 }
 
+/**
+ * The fake Tencent on loopback and, where the service calls, the failure injector in front of
+ * it: only the injector must be reachable from the service.
+ */
 async function startTencent(
   credentials: FakeTencentOptions,
   { latencyMs, failureRate }: UpstreamOptions,
-  port: number,
+  listen: { port: number; host: string },
 ) {
   // Tencent's own limit per app; the service paces itself below it.
   const fake = new FakeTencentServer({ ...credentials, ratePerMinute: 300 });
@@ -141,7 +147,7 @@ async function startTencent(
   const fakeUrl = await fake.start();
   const upstream = new FlakyUpstream(fake, fakeUrl, failureRate);
   try {
-    const url = await upstream.start(port);
+    const url = await upstream.start(listen.port, listen.host);
     return {
       fake,
       upstream,

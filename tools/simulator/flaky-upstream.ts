@@ -38,12 +38,13 @@ export class FlakyUpstream {
     });
   }
 
-  async start(port = 0): Promise<string> {
+  /** Listens on `host` (loopback unless a container must reach it); answers its base URL. */
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', resolve);
+      this.server.listen(port, host, resolve);
     });
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://${host}:${(this.server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {

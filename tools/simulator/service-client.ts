@@ -1,3 +1,11 @@
+import type { MethodResponse } from 'openapi-fetch';
+import {
+  createPstnTrackerClient,
+  unwrap,
+  type LookupItem,
+  type PstnTrackerApi,
+  type PstnTrackerClient,
+} from '../../clients/typescript/src';
 import { signedDelivery } from '../webhook-delivery';
 import type { Line } from './scenario';
 
@@ -11,53 +19,46 @@ export interface ServiceTarget {
   aesKey?: string;
 }
 
-/** One item of the ms-open-id answer. */
-export interface LookupItem {
-  area: number | string;
-  phone_number: number | string;
-  ms_open_id: string;
-  status: string;
-}
-
-/** One result of `POST .../phone-callers/actions`. */
-export interface ActionItem {
-  area?: number | string;
-  phone_number?: number | string;
-  ms_open_id?: string;
-  outcome: 'done' | 'not_connected' | 'failed';
-  error?: { code: string; message: string };
-}
-
 /** One phone caller of the pstn-participants answer. */
-export interface ParticipantItem {
-  ms_open_id: string;
-  area: string | null;
-  phone_number: string | null;
-  status: string;
-}
+export type ParticipantItem = NonNullable<
+  MethodResponse<
+    PstnTrackerApi,
+    'get',
+    '/v1/meetings/{meetingId}/pstn-participants'
+  >['participants']
+>[number];
 
 const WEBHOOK_PATH = '/webhooks/tencent-meeting';
 const RECEIVED = 'successfully received callback';
 
 /**
- * The service as Tencent (webhooks) and as a meeting-control client (lookups and actions on
- * callers) see it.
+ * The service as Tencent (webhooks, which the service's API document leaves out) and as a
+ * meeting-control client sees it: lookups and actions go through the typed client
+ * (clients/typescript), the one other services use.
  */
 export class ServiceClient {
-  private clientToken = '';
+  private typed: PstnTrackerClient | undefined;
 
   constructor(private readonly target: ServiceTarget) {}
 
   /**
-   * Creates an API client with the lookup and control scopes, with the admin token; later
-   * lookups and actions use its token.
+   * Creates an API client with the lookup and control scopes, with the admin token; `api`
+   * then acts with its token.
    */
   async createApiClient(name = 'simulator'): Promise<void> {
-    const body = await this.call<{ token: string }>('POST', '/admin/api-clients', {
-      token: this.target.adminToken,
-      body: { name, scopes: ['lookup', 'control'] },
-    });
-    this.clientToken = body.token;
+    const { baseUrl, adminToken } = this.target;
+    const admin = createPstnTrackerClient({ baseUrl, token: adminToken });
+    const { token } = await unwrap(
+      admin.POST('/admin/api-clients', { body: { name, scopes: ['lookup', 'control'] } }),
+    );
+    if (!token) throw new Error('POST /admin/api-clients answered no token');
+    this.typed = createPstnTrackerClient({ baseUrl, token });
+  }
+
+  /** The typed client, with the token of the API client createApiClient made. */
+  get api(): PstnTrackerClient {
+    if (!this.typed) throw new Error('createApiClient() has not run');
+    return this.typed;
   }
 
   /** Posts an event as Tencent does: encrypted, signed; a refusal is retried as Tencent would. */
@@ -70,7 +71,7 @@ export class ServiceClient {
         plaintext,
         this.target.aesKey,
       );
-      const res = await fetch(this.url(WEBHOOK_PATH), {
+      const res = await fetch(new URL(WEBHOOK_PATH, this.target.baseUrl), {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
         body: JSON.stringify({ data }),
@@ -84,98 +85,41 @@ export class ServiceClient {
     throw new Error(`webhook refused: ${last}`);
   }
 
-  /**
-   * Registers the meeting's numbers. A meeting is known once its first webhook is applied,
-   * which the queue does a moment after the 200: until then this answers 404, so it retries.
-   */
-  async registerNumbers(meetingId: string, lines: Line[], timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await this.call('PUT', `/v1/meetings/${meetingId}/tracked-numbers`, {
-          body: { phone_numbers: lines.map(numberOf) },
-        });
-        return;
-      } catch (error) {
-        if (!(error instanceof HttpError && error.status === 404) || Date.now() > deadline) {
-          throw error;
-        }
-        await sleep(100);
-      }
-    }
+  /** Registers the meeting's numbers, before or after the service has heard of the meeting. */
+  async registerNumbers(meetingId: string, lines: Line[]): Promise<void> {
+    await unwrap(
+      this.api.PUT('/v1/meetings/{meetingId}/tracked-numbers', {
+        params: { path: { meetingId } },
+        body: { phone_numbers: lines.map(numberOf) },
+      }),
+    );
   }
 
   /** `POST /v1/meetings/{id}/phone/ms-open-id`, Tencent's request shape. */
   async lookup(meetingId: string, lines: Line[]): Promise<LookupItem[]> {
-    const body = await this.call<{ ms_open_id_list: LookupItem[] }>(
-      'POST',
-      `/v1/meetings/${meetingId}/phone/ms-open-id`,
-      { body: { phone_numbers: lines.map(numberOf) } },
+    const answer = await unwrap(
+      this.api.POST('/v1/meetings/{meetingId}/phone/ms-open-id', {
+        params: { path: { meetingId } },
+        body: { phone_numbers: lines.map(numberOf) },
+      }),
     );
-    return body.ms_open_id_list;
-  }
-
-  /** `POST /v1/meetings/{id}/phone-callers/actions` with an Idempotency-Key; its results. */
-  async act(meetingId: string, body: object, idempotencyKey: string): Promise<ActionItem[]> {
-    const answer = await this.call<{ results: ActionItem[] }>(
-      'POST',
-      `/v1/meetings/${meetingId}/phone-callers/actions`,
-      { body, headers: { 'idempotency-key': idempotencyKey } },
-    );
-    return answer.results;
+    return answer.ms_open_id_list ?? [];
   }
 
   /** `GET /v1/meetings/{id}/pstn-participants?status=all`. */
   async participants(meetingId: string): Promise<ParticipantItem[]> {
-    const body = await this.call<{ participants: ParticipantItem[] }>(
-      'GET',
-      `/v1/meetings/${meetingId}/pstn-participants?status=all`,
+    const answer = await unwrap(
+      this.api.GET('/v1/meetings/{meetingId}/pstn-participants', {
+        params: { path: { meetingId }, query: { status: 'all' } },
+      }),
     );
-    return body.participants;
-  }
-
-  private async call<T = unknown>(
-    method: string,
-    path: string,
-    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<T> {
-    const res = await fetch(this.url(path), {
-      method,
-      headers: {
-        ...options.headers,
-        authorization: `Bearer ${options.token ?? this.clientToken}`,
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await res.text();
-    if (!res.ok)
-      throw new HttpError(res.status, `${method} ${routeOf(path)}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  }
-
-  private url(path: string): string {
-    return new URL(path, this.target.baseUrl).toString();
-  }
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+    return answer.participants ?? [];
   }
 }
 
 /** Digit strings: a JSON Number would drop the landline's trunk 0. */
-function numberOf(line: Line) {
+export function numberOf(line: Line) {
   return { area: line.area, phone_number: line.phoneNumber };
-}
-
-/** The path without the meeting id, for error messages. */
-function routeOf(path: string): string {
-  return path.replace(/\/meetings\/\d+/, '/meetings/{id}');
 }
 
 export function sleep(ms: number): Promise<void> {

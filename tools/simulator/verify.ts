@@ -1,6 +1,7 @@
+import type { LookupItem } from '../../clients/typescript/src';
 import { maskNumber } from '../../src/admin/phone-masking';
 import type { Line, MeetingPlan } from './scenario';
-import { sleep, type LookupItem, type ParticipantItem, type ServiceClient } from './service-client';
+import { sleep, type ParticipantItem, type ServiceClient } from './service-client';
 import type { Truth } from './truth';
 
 /**
@@ -59,7 +60,7 @@ export function compare(truth: Truth, answers: Answers): Row[] {
 function strangers(truth: Truth, answers: Answers): Row[] {
   return meetingsOf(truth).flatMap(({ meeting, known }) =>
     (answers.participants.get(meeting.meetingId) ?? [])
-      .filter((item) => !known.has(item.ms_open_id))
+      .filter((item) => !item.ms_open_id || !known.has(item.ms_open_id))
       .map((item) => ({
         meeting: meeting.index,
         caller: 'unknown caller',
@@ -138,21 +139,22 @@ function meetingsOf(truth: Truth) {
   return [...meetings.values()];
 }
 
-/** Ids with their status, sorted, so two lists compare as strings. */
-function describe(ids: { msOpenId: string; status: string }[]): string {
+/**
+ * Ids with their status, sorted, so two lists compare as strings. A field the answer left out
+ * (its document has it optional) shows as "?", never matching the truth.
+ */
+function describe(ids: { msOpenId?: string; status?: string }[]): string {
   if (ids.length === 0) return NONE;
   return ids
-    .map((id) => `${id.msOpenId} ${id.status}`)
+    .map((id) => `${id.msOpenId ?? '?'} ${id.status ?? '?'}`)
     .sort()
     .join(', ');
 }
 
+type Digits = number | string | null | undefined;
+
 /** Leading zeros do not count: a JSON Number drops them, and the service stores none. */
-function sameNumber(
-  line: Line,
-  area: number | string | null,
-  phoneNumber: number | string | null,
-): boolean {
-  const digits = (value: number | string | null) => String(value ?? '').replace(/^0+/, '');
+function sameNumber(line: Line, area: Digits, phoneNumber: Digits): boolean {
+  const digits = (value: Digits) => String(value ?? '').replace(/^0+/, '');
   return digits(area) === digits(line.area) && digits(phoneNumber) === digits(line.phoneNumber);
 }
