@@ -36,7 +36,7 @@ export function createFastifyAdapter(env: Env, logger: PinoLogger): FastifyAdapt
     bodyLimit: env.WEBHOOK_BODY_LIMIT_BYTES,
     // The longest path parameter a route takes (an ms_open_id of up to 128 characters, see
     // id-rules.ts) must reach its route's own rule; Fastify's default stops at 100.
-    maxParamLength: MAX_PATH_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     // A body that has not arrived in time never will (Tencent waits 5 s): 408 and close.
     requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
     keepAliveTimeout: env.HTTP_IDLE_TIMEOUT_MS,

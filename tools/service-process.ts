@@ -69,6 +69,9 @@ export const DEV_SECRETS = {
 export function serviceEnv(port: number, databaseUrl: string, extra: Record<string, string> = {}) {
   return {
     ...DEV_SECRETS,
+    // The tools never speak to the real Tencent: a run that starts no fake gets an address
+    // where nothing listens (and the service accepts the placeholder secrets only off Tencent).
+    TENCENT_API_BASE_URL: 'http://127.0.0.1:9',
     PORT: String(port),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
