@@ -31,6 +31,7 @@ const MAY_IMPORT = {
     'change-feed',
     'common',
     'config',
+    'queue',
     'reconciliation',
     'resolution',
     'tencent',

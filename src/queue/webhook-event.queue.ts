@@ -271,6 +271,20 @@ export class WebhookEventQueue implements ClaimableTable, OnApplicationShutdown 
         );
   }
 
+  /** Retention: deletes up to `limit` events received before `cutoff`; answers how many. */
+  async deleteReceivedBefore(cutoff: Date, limit: number): Promise<number> {
+    // DELETE ... RETURNING inside a CTE: TypeORM returns plain rows only for a SELECT.
+    const [{ n }] = await this.dataSource.query<{ n: number }[]>(
+      `WITH gone AS (
+         DELETE FROM webhook_events
+          WHERE id IN (SELECT id FROM webhook_events WHERE received_at < $1 LIMIT $2)
+          RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [cutoff, limit],
+    );
+    return n;
+  }
+
   // Counts, for /admin/stats and /metrics
 
   async countsByStatus(): Promise<Record<string, number>> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Env } from '../config/env.schema';
+import { WebhookEventQueue } from '../queue/webhook-event.queue';
 import { AdvisoryLock, type JobRun } from './advisory-lock';
 import type { ScheduledJob } from './scheduled-job';
 
@@ -9,19 +10,15 @@ const ROWS_PER_BATCH = 1000;
 /** A cap per table and run, so a large backlog never holds up shutdown; the next runs go on. */
 const BATCHES_PER_RUN = 100;
 
-/**
- * What is deleted, by which timestamp. webhook_events go last: deleting one cascades to its
- * pstn_events, and by then the old ones have already gone in batches of their own.
- */
+/** What is deleted, by which timestamp, besides the webhook events (the queue deletes those). */
 const TABLES = [
   { table: 'pstn_events', column: 'created_at', count: 'pstnEvents' },
   { table: 'resolution_attempts', column: 'created_at', count: 'resolutionAttempts' },
   { table: 'tracked_numbers', column: 'created_at', count: 'trackedNumbers' },
   { table: 'control_actions', column: 'created_at', count: 'controlActions' },
-  { table: 'webhook_events', column: 'received_at', count: 'webhookEvents' },
 ] as const;
 
-type Deleted = Record<(typeof TABLES)[number]['count'], number>;
+type Deleted = Record<(typeof TABLES)[number]['count'] | 'webhookEvents', number>;
 
 /**
  * Deletes logs and tracked numbers older than RETENTION_DAYS. Meetings, callers and mappings
@@ -37,6 +34,7 @@ export class RetentionJob implements ScheduledJob {
     env: Env,
     private readonly lock: AdvisoryLock,
     private readonly dataSource: DataSource,
+    private readonly queue: WebhookEventQueue,
   ) {
     this.intervalSeconds = env.RETENTION_INTERVAL_SECONDS;
     this.maxAgeMs = env.RETENTION_DAYS * 86_400_000;
@@ -56,7 +54,7 @@ export class RetentionJob implements ScheduledJob {
       webhookEvents: 0,
     };
     for (const { table, column, count } of TABLES) {
-      for (let batch = 0; batch < BATCHES_PER_RUN; batch += 1) {
+      deleted[count] = await inBatches(async (limit) => {
         // DELETE ... RETURNING inside a CTE: TypeORM returns plain rows only for a SELECT.
         const [{ n }] = await this.dataSource.query<{ n: number }[]>(
           `WITH gone AS (
@@ -64,12 +62,27 @@ export class RetentionJob implements ScheduledJob {
               WHERE id IN (SELECT id FROM ${table} WHERE ${column} < $1 LIMIT $2)
               RETURNING 1)
            SELECT count(*)::int AS n FROM gone`,
-          [cutoff, ROWS_PER_BATCH],
+          [cutoff, limit],
         );
-        deleted[count] += n;
-        if (n < ROWS_PER_BATCH) break;
-      }
+        return n;
+      });
     }
+    // Last: deleting an event cascades to its pstn_events, and the old ones have gone by now in
+    // batches of their own.
+    deleted.webhookEvents = await inBatches((limit) =>
+      this.queue.deleteReceivedBefore(cutoff, limit),
+    );
     return deleted;
   }
+}
+
+/** Runs `deleteBatch` until a batch deletes fewer than it may, or the run's cap; the total. */
+async function inBatches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
+  let total = 0;
+  for (let batch = 0; batch < BATCHES_PER_RUN; batch += 1) {
+    const n = await deleteBatch(ROWS_PER_BATCH);
+    total += n;
+    if (n < ROWS_PER_BATCH) break;
+  }
+  return total;
 }
