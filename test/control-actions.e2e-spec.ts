@@ -736,17 +736,22 @@ describe('acting on phone callers by number', () => {
       [
         'a nick_name of 21 characters',
         () => ({ action: 'rename', phone_numbers: [phone(number)], nick_name: 'x'.repeat(21) }),
-        'nick_name must be 1 to 20 characters, none of them a control character',
+        'nick_name must be 1 to 20 characters, none of them a control character or a lone surrogate',
       ],
       [
         'an empty nick_name',
         () => ({ action: 'rename', phone_numbers: [phone(number)], nick_name: '' }),
-        'nick_name must be 1 to 20 characters, none of them a control character',
+        'nick_name must be 1 to 20 characters, none of them a control character or a lone surrogate',
       ],
       [
         'a nick_name with a control character',
         () => ({ action: 'rename', phone_numbers: [phone(number)], nick_name: 'a\nb' }),
-        'nick_name must be 1 to 20 characters, none of them a control character',
+        'nick_name must be 1 to 20 characters, none of them a control character or a lone surrogate',
+      ],
+      [
+        'a nick_name with a lone surrogate',
+        () => ({ action: 'rename', phone_numbers: [phone(number)], nick_name: 'a\ud800b' }),
+        'nick_name must be 1 to 20 characters, none of them a control character or a lone surrogate',
       ],
       [
         'wait_ms 30001',

@@ -31,9 +31,11 @@ const NICK_NAME_SCHEMA: JsonSchema = {
   type: 'string',
   minLength: 1,
   maxLength: 20,
-  // Counted in characters (code points), as Tencent counts its 20; no control characters.
-  pattern: '^[^\\x00-\\x1f\\x7f]*$',
-  'x-error-message': 'must be 1 to 20 characters, none of them a control character',
+  // Counted in characters (code points), as Tencent counts its 20; no control characters and
+  // no lone surrogate (no valid text for Tencent).
+  pattern: '^[^\\x00-\\x1f\\x7f\\p{Cs}]*$',
+  'x-error-message':
+    'must be 1 to 20 characters, none of them a control character or a lone surrogate',
   example: 'Guest speaker',
 };
 
