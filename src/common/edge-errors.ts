@@ -1,4 +1,5 @@
 import type { ErrorCases } from './error-responses';
+import { EDGE_ANSWERS } from './http-edge';
 
 /**
  * The error answers every route can give whatever it does, written by the HTTP edge (see
@@ -8,15 +9,14 @@ import type { ErrorCases } from './error-responses';
 export const EDGE_ERRORS: ErrorCases = {
   400: [
     {
-      code: 'bad_request',
-      message: 'the URL is not valid (a percent-escape that does not decode, say)',
+      ...EDGE_ANSWERS.badUrl,
       when: 'the URL does not decode, or a path parameter is over 200 characters',
       name: 'bad_url',
     },
   ],
-  408: { code: 'request_timeout', message: 'the request did not arrive in time' },
-  414: { code: 'uri_too_long', message: 'the URL is longer than 8192 characters' },
-  431: { code: 'headers_too_large', message: 'the request line and headers are too large' },
+  408: EDGE_ANSWERS.requestTimeout,
+  414: EDGE_ANSWERS.uriTooLong,
+  431: EDGE_ANSWERS.headersTooLarge,
   500: {
     code: 'internal_error',
     message: 'internal error',
@@ -24,8 +24,7 @@ export const EDGE_ERRORS: ErrorCases = {
     id: '0b7c4c52-3a4e-4d6b-9a59-2f1c9f0e6a1d',
   },
   503: {
-    code: 'service_unavailable',
-    message: 'the service is shutting down; retry elsewhere',
+    ...EDGE_ANSWERS.shuttingDown,
     when: 'the service is shutting down (the connection is closed); retry elsewhere',
   },
 };

@@ -11,7 +11,31 @@ import type { ErrorBody } from './api-error';
 
 /** URLs longer than this are answered 414; Node's own header limit (16 KiB) comes later. */
 const MAX_URL_LENGTH = 8 * 1024;
-function errorBody(code: string, message: string): string {
+
+/** What the edge answers, in its words: these and the OpenAPI document (edge-errors.ts) agree. */
+export const EDGE_ANSWERS = {
+  requestTimeout: { code: 'request_timeout', message: 'the request did not arrive in time' },
+  headersTooLarge: {
+    code: 'headers_too_large',
+    message: 'the request line and headers are too large',
+  },
+  notHttp: { code: 'bad_request', message: 'the request could not be read as HTTP' },
+  badUrl: {
+    code: 'bad_request',
+    message: 'the URL is not valid (a percent-escape that does not decode, say)',
+  },
+  paramTooLong: { code: 'bad_request', message: 'a path parameter is too long' },
+  uriTooLong: {
+    code: 'uri_too_long',
+    message: `the URL is longer than ${MAX_URL_LENGTH} characters`,
+  },
+  shuttingDown: {
+    code: 'service_unavailable',
+    message: 'the service is shutting down; retry elsewhere',
+  },
+} as const;
+
+function errorBody({ code, message }: { code: string; message: string }): string {
   const body: ErrorBody = { error: { code, message } };
   return JSON.stringify(body);
 }
@@ -22,13 +46,13 @@ function errorBody(code: string, message: string): string {
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message] =
+  const [status, answer] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'request_timeout', 'the request did not arrive in time']
+      ? [408, EDGE_ANSWERS.requestTimeout]
       : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'headers_too_large', 'the request line and headers are too large']
-        : [400, 'bad_request', 'the request could not be read as HTTP'];
-  const body = errorBody(code, message);
+        ? [431, EDGE_ANSWERS.headersTooLarge]
+        : [400, EDGE_ANSWERS.notHttp];
+  const body = errorBody(answer);
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
@@ -45,17 +69,15 @@ export function answerFrameworkError(
   _request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  const message =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? 'a path parameter is too long'
-      : 'the URL is not valid (a percent-escape that does not decode, say)';
+  const answer =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? EDGE_ANSWERS.paramTooLong : EDGE_ANSWERS.badUrl;
   // Fastify answers these before the onRequest hooks run, so their headers are set here too.
   void reply
     .code(400)
     .type('application/json; charset=utf-8')
     .header('x-content-type-options', 'nosniff')
     .header('cache-control', 'no-store')
-    .send(errorBody('bad_request', message));
+    .send(errorBody(answer));
 }
 
 /**
@@ -91,14 +113,14 @@ export function registerEdgeHooks(fastify: FastifyInstance, gate: DrainingGate):
         .code(503)
         .header('connection', 'close')
         .type('application/json; charset=utf-8')
-        .send(errorBody('service_unavailable', 'the service is shutting down; retry elsewhere'));
+        .send(errorBody(EDGE_ANSWERS.shuttingDown));
       return;
     }
     if (url.length > MAX_URL_LENGTH) {
       void reply
         .code(414)
         .type('application/json; charset=utf-8')
-        .send(errorBody('uri_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`));
+        .send(errorBody(EDGE_ANSWERS.uriTooLong));
       return;
     }
     done();
