@@ -4,14 +4,10 @@ import { RequireScope } from '../auth/require-scope';
 import { ApiError } from '../common/api-error';
 import { ApiErrors } from '../common/error-responses';
 import { ApiMeetingIdParam, BAD_MEETING_ID, MeetingIdPipe } from '../lookup/id-rules';
+import { CACHE_UNAVAILABLE } from '../lookup/lookup-answers';
 import { LookupService } from '../lookup/lookup.service';
 import { MappingCache, type CallerEntry } from '../lookup/mapping.cache';
-import {
-  CACHE_ENTRIES,
-  CACHE_ENTRIES_EXAMPLE,
-  CACHE_UNAVAILABLE,
-  REBUILT_ANSWER,
-} from './cache-answers';
+import { CACHE_ENTRIES, CACHE_ENTRIES_EXAMPLE, REBUILT_ANSWER } from './cache-answers';
 import { MEETING_NOT_FOUND } from './meeting-answers';
 import { MeetingsAdminService } from './meetings-admin.service';
 import { BAD_REVEAL, Numbers, NumberView, RevealDto } from './phone-masking';
@@ -44,7 +40,7 @@ export class CacheAdminController {
     @Numbers() numbers: NumberView,
   ) {
     const entries = await this.cache.entries(meetingId).catch(() => {
-      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
+      throw ApiError.of(503, CACHE_UNAVAILABLE);
     });
     const callers = Object.entries(entries.callers).map(([msOpenId, value]) => {
       const { area, phoneNumber, ...caller } = JSON.parse(value) as CallerEntry;
@@ -64,7 +60,7 @@ export class CacheAdminController {
   @ApiErrors({ 400: BAD_MEETING_ID, 503: CACHE_UNAVAILABLE })
   async purge(@Param('meetingId', MeetingIdPipe) meetingId: string): Promise<void> {
     if (!(await this.cache.invalidate(meetingId))) {
-      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
+      throw ApiError.of(503, CACHE_UNAVAILABLE);
     }
   }
 

@@ -1,5 +1,4 @@
 import { answer, COUNT, nullable, TIMESTAMP } from '../common/answer-schemas';
-import type { ErrorCase } from '../common/error-responses';
 import type { JsonSchema } from '../common/schema-validation';
 import { MS_OPEN_ID } from '../lookup/lookup-answers';
 
@@ -57,8 +56,3 @@ export const REBUILT_ANSWER: JsonSchema = answer({
   meeting_id: MEETING_ID,
   numbers: { ...COUNT, description: 'How many numbers were cached again' },
 });
-
-export const CACHE_UNAVAILABLE: ErrorCase = {
-  code: 'cache_unavailable',
-  message: 'Redis is not answering',
-};

@@ -4,6 +4,7 @@ import type { Page } from '../common/paging';
 import { WebhookEventQueue } from '../queue/webhook-event.queue';
 import type { JobsQueryDto } from './admin-query.dto';
 import { MASKED } from './phone-masking';
+import { JOB_NOT_FOUND } from './webhook-event-answers';
 
 /**
  * The queue's failures. A job is a stored webhook event's processing: `failed` ones wait for
@@ -20,7 +21,7 @@ export class JobsAdminService {
 
   async retry(id: string): Promise<void> {
     if ((await this.queue.replay([id], ['failed', 'dead'])) === 0) {
-      throw new ApiError(404, 'job_not_found', 'no failed or dead job with this id');
+      throw ApiError.of(404, JOB_NOT_FOUND);
     }
   }
 

@@ -4,6 +4,7 @@ import { ApiError } from '../common/api-error';
 import { pagedQuery, type Page } from '../common/paging';
 import type { MeetingsQueryDto } from './admin-query.dto';
 import { MASKED, NumberView } from './phone-masking';
+import { MEETING_NOT_FOUND } from './meeting-answers';
 
 /** Rows of a meeting's history the detail view shows, newest first. */
 const RECENT = 50;
@@ -45,7 +46,7 @@ export class MeetingsAdminService {
       `${MEETING_SELECT} WHERE mt.meeting_id = $1`,
       [meetingId],
     );
-    if (!meeting) throw new ApiError(404, 'meeting_not_found', 'no such meeting has been seen');
+    if (!meeting) throw ApiError.of(404, MEETING_NOT_FOUND);
     const [callers, tracked, mappings, events, attempts] = await Promise.all([
       this.dataSource.query<NumberRow[]>(
         `SELECT p.ms_open_id, p.status, p.pstn_number, p.joined_at, p.left_at,
@@ -99,7 +100,7 @@ export class MeetingsAdminService {
       [meetingId],
     );
     if (rows.length === 0) {
-      throw new ApiError(404, 'meeting_not_found', 'no such meeting has been seen');
+      throw ApiError.of(404, MEETING_NOT_FOUND);
     }
   }
 }

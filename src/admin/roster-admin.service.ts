@@ -6,6 +6,7 @@ import {
   type RosterRead,
 } from '../reconciliation/roster-reconciler';
 import { MeetingsAdminService } from './meetings-admin.service';
+import { MEETING_NOT_OPEN } from './meeting-answers';
 
 /** An operator's read of a meeting's live roster, and the repairs it made. */
 @Injectable()
@@ -29,11 +30,7 @@ export class RosterAdminService {
       throw error;
     }
     if (!read) {
-      throw new ApiError(
-        409,
-        'meeting_not_open',
-        'the meeting has ended: there is nothing to repair',
-      );
+      throw ApiError.of(409, MEETING_NOT_OPEN);
     }
     return {
       meeting_id: meetingId,

@@ -4,6 +4,7 @@ import type { Page } from '../common/paging';
 import { WebhookEventQueue, type StoredEvent } from '../queue/webhook-event.queue';
 import type { WebhookEventsQueryDto } from './admin-query.dto';
 import { MASKED } from './phone-masking';
+import { EVENT_NOT_FOUND } from './webhook-event-answers';
 
 type Row = Record<string, unknown>;
 
@@ -36,14 +37,14 @@ export class WebhookEventsAdminService {
   /** One event with its decoded payload (or, quarantined, the text it was kept as). */
   async get(id: string): Promise<StoredEvent> {
     const row = await this.queue.get(id);
-    if (!row) throw new ApiError(404, 'event_not_found', 'no webhook event with this id');
+    if (!row) throw ApiError.of(404, EVENT_NOT_FOUND);
     return row;
   }
 
   /** Processes the event again (a quarantined one from its text); applying twice changes nothing. */
   async replay(id: string): Promise<void> {
     if ((await this.queue.replay([id])) === 0) {
-      throw new ApiError(404, 'event_not_found', 'no webhook event with this id');
+      throw ApiError.of(404, EVENT_NOT_FOUND);
     }
   }
 

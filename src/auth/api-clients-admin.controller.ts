@@ -116,7 +116,7 @@ export class ApiClientsAdminController {
   @ApiErrors({ 400: BAD_CLIENT_ID, 404: CLIENT_NOT_FOUND })
   async revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     if (!(await this.clients.revoke(id))) {
-      throw new ApiError(404, 'not_found', 'no API client with this id');
+      throw ApiError.of(404, CLIENT_NOT_FOUND);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, type ResponseObject, type ResponsesObject } from '@nestjs/swagger';
-import type { ErrorBody } from './api-error';
+import type { ErrorBody, ErrorCase } from './api-error';
 import type { JsonSchema } from './schema-validation';
 
 /**
@@ -41,17 +41,7 @@ export const ERROR_SCHEMA: JsonSchema = {
   },
 };
 
-/** One reason a route answers a status: its code and message, as the service writes them. */
-export interface ErrorCase {
-  code: string;
-  message: string;
-  /** When it is answered, where the message alone does not say so. */
-  when?: string;
-  /** The example's name, where the code does not tell it from the others of its status. */
-  name?: string;
-  /** The 500's own id. */
-  id?: string;
-}
+export type { ErrorCase };
 
 /** The error statuses of a route, each with the reasons it is answered. */
 export type ErrorCases = Partial<Record<number, ErrorCase | readonly ErrorCase[]>>;

@@ -134,3 +134,8 @@ export const BAD_PARTICIPANTS_QUERY: ErrorCase = {
   message: 'status must be one of the following values: connected, left, all',
   when: 'the query breaks its rule, or names a property the route does not take',
 };
+
+export const CACHE_UNAVAILABLE: ErrorCase = {
+  code: 'cache_unavailable',
+  message: 'Redis is not answering',
+};

@@ -7,6 +7,7 @@ import type { ParticipantStatus } from '../tracking/pstn-participant.entity';
 import { LookupStore, type MeetingState, type ParticipantView } from './lookup.store';
 import { MappingCache, type NumberIds } from './mapping.cache';
 import { PstnEventStream } from './pstn-event.stream';
+import { CACHE_UNAVAILABLE, PARTICIPANT_NOT_FOUND } from './lookup-answers';
 
 /** How long a lookup waits for Tencent's answer before answering with what is known. */
 const RESOLVE_WAIT_MS = 5_000;
@@ -115,7 +116,7 @@ export class LookupService {
     if (cached) return { msOpenId, ...cached };
     const caller = await this.store.caller(meetingId, msOpenId);
     if (!caller) {
-      throw new ApiError(404, 'participant_not_found', 'no phone caller with this ms_open_id');
+      throw ApiError.of(404, PARTICIPANT_NOT_FOUND);
     }
     return caller;
   }
@@ -126,7 +127,7 @@ export class LookupService {
    */
   async rebuildCache(meetingId: string): Promise<number> {
     if (!(await this.cache.invalidate(meetingId))) {
-      throw new ApiError(503, 'cache_unavailable', 'Redis is not answering');
+      throw ApiError.of(503, CACHE_UNAVAILABLE);
     }
     const generation = await this.cache.generation(meetingId);
     const meeting = await this.store.meeting(meetingId);

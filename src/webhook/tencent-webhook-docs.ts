@@ -50,7 +50,7 @@ export const DELIVERY_BODY: JsonSchema = {
   },
 };
 
-const HEADERS_REQUIRED: ErrorCase = {
+export const HEADERS_REQUIRED: ErrorCase = {
   code: 'bad_request',
   message: 'timestamp, nonce and signature headers are required',
 };

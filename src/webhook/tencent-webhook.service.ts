@@ -10,6 +10,7 @@ import { decodeWebhookData, UndecodableWebhookError } from './webhook-data-codec
 import { WebhookEventStore } from './webhook-event.store';
 import { parseWebhookSecrets, type WebhookSecret } from './webhook-secrets';
 import { findSigningSecret } from './webhook-signature';
+import { HEADERS_REQUIRED } from './tencent-webhook-docs';
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;
 
@@ -89,7 +90,7 @@ export class TencentWebhookService {
     const nonce = header(headers, 'nonce');
     const signature = header(headers, 'signature');
     if (!timestamp || !nonce || !signature) {
-      throw new ApiError(400, 'bad_request', 'timestamp, nonce and signature headers are required');
+      throw ApiError.of(400, HEADERS_REQUIRED);
     }
     const secret = findSigningSecret(this.secrets, { timestamp, nonce, signature }, data);
     if (!secret)
