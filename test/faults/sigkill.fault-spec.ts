@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   PLAIN_TOKEN,
   TENCENT_CREDENTIALS,
 } from '../support/test-app';
+import { compileProject } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { signedDelivery } from '../../tools/webhook-delivery';
 import { inParallel, joinEvents, traceIds } from './scenario';
@@ -26,26 +27,7 @@ let service: ChildProcess | undefined;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  // Inside the repository's node_modules, so the build resolves the installed packages.
-  const cache = join(__dirname, '../../node_modules/.cache');
-  mkdirSync(cache, { recursive: true });
-  outDir = mkdtempSync(join(cache, 'fault-build-'));
-  execFileSync(
-    'npx',
-    // Its own build-info file: the one beside dist/ would make tsc skip files built there.
-    [
-      'tsc',
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      outDir,
-      '--tsBuildInfoFile',
-      join(outDir, 'tsbuildinfo'),
-    ],
-    {
-      cwd: join(__dirname, '../..'),
-    },
-  );
+  outDir = compileProject();
   databaseUrl = await createTestDatabase();
   db = new Client({ connectionString: databaseUrl });
   await db.connect();

@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   PLAIN_TOKEN,
   TENCENT_CREDENTIALS,
 } from '../support/test-app';
+import { compileProject } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { inParallel } from './scenario';
 
@@ -36,24 +37,7 @@ let port: number;
 let service: ChildProcess | undefined;
 
 beforeAll(async () => {
-  // Inside the repository's node_modules, so the build resolves the installed packages.
-  const cache = join(__dirname, '../../node_modules/.cache');
-  mkdirSync(cache, { recursive: true });
-  outDir = mkdtempSync(join(cache, 'fault-build-'));
-  execFileSync(
-    'npx',
-    // Its own build-info file: the one beside dist/ would make tsc skip files built there.
-    [
-      'tsc',
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      outDir,
-      '--tsBuildInfoFile',
-      join(outDir, 'tsbuildinfo'),
-    ],
-    { cwd: join(__dirname, '../..') },
-  );
+  outDir = compileProject();
   databaseUrl = await createTestDatabase();
   port = await freePort();
   // As `npm run start:prod` runs it: the heap the issue saw exhausted.
