@@ -1,11 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../tools/service-process';
-import { compileProject } from './support/compiled-build';
+import { compileProject, startCompiled, stopProcess } from './support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import {
   ADMIN_TOKEN,
@@ -53,25 +52,16 @@ beforeAll(async () => {
       .map(([name, value]) => `${name}=${value}`)
       .join('\n'),
   );
-  dev = spawn(process.execPath, [join(outDir, 'tools/dev/dev.js')], {
-    cwd: outDir,
-    env: { PATH: process.env.PATH },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 30_000;
-  while ((await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null))?.status !== 200) {
-    if (dev.exitCode !== null || Date.now() > deadline)
-      throw new Error('npm run dev did not start');
-    await sleep(200);
-  }
+  dev = await startCompiled(
+    outDir,
+    'tools/dev/dev.js',
+    {},
+    `http://127.0.0.1:${port}/health/ready`,
+  );
 }, 120_000);
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null) {
-    const exited = new Promise((resolve) => dev?.once('exit', resolve));
-    dev.kill('SIGTERM');
-    await exited;
-  }
+  await stopProcess(dev);
   await dropTestDatabase(databaseUrl);
   rmSync(outDir, { recursive: true, force: true });
 });

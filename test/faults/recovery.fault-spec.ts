@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import {
   PLAIN_TOKEN,
   TENCENT_CREDENTIALS,
 } from '../support/test-app';
-import { compileProject } from '../support/compiled-build';
+import { compileProject, startCompiled, stopProcess } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { buildEvent } from '../support/webhook-fixtures';
 
@@ -78,29 +77,8 @@ afterAll(async () => {
 });
 
 /** Starts the compiled service and waits until it is ready. */
-async function startService(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(outDir, 'src/main.js')], {
-    cwd: outDir,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await expect
-    .poll(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-        return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null))?.status;
-      },
-      { timeout: 30_000, interval: 200 },
-    )
-    .toBe(200);
-  return child;
-}
-
-async function stopService(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
+const startService = () =>
+  startCompiled(outDir, 'src/main.js', env, `http://127.0.0.1:${port}/health/ready`);
 
 /** Posts an event as Tencent would; true when the service acknowledged it. */
 async function delivered(plaintext: string): Promise<boolean> {
@@ -179,7 +157,7 @@ it('repairs every meeting from the roster after a downtime that lost webhooks, w
   }
   await expect.poll(() => disagreements(), { timeout: 30_000, interval: 500 }).toEqual([]);
 
-  await stopService(service);
+  await stopProcess(service);
   const stoppedAt = Date.now();
   // While it is down: in every meeting one caller leaves and two join; in one meeting a caller
   // also joins and leaves again; the last meeting ends. Every webhook of it is lost.

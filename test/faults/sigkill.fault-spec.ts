@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../tools/service-process';
@@ -12,7 +11,7 @@ import {
   PLAIN_TOKEN,
   TENCENT_CREDENTIALS,
 } from '../support/test-app';
-import { compileProject } from '../support/compiled-build';
+import { compileProject, startCompiled } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { signedDelivery } from '../../tools/webhook-delivery';
 import { inParallel, joinEvents, traceIds } from './scenario';
@@ -63,23 +62,8 @@ afterAll(async () => {
 });
 
 /** Starts the compiled service and waits until it is ready. */
-async function startService(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(outDir, 'src/main.js')], {
-    cwd: outDir,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await expect
-    .poll(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-        return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null))?.status;
-      },
-      { timeout: 30_000, interval: 200 },
-    )
-    .toBe(200);
-  return child;
-}
+const startService = () =>
+  startCompiled(outDir, 'src/main.js', env, `http://127.0.0.1:${port}/health/ready`);
 
 const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0].n);
 

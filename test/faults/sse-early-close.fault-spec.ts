@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../tools/service-process';
@@ -13,7 +12,7 @@ import {
   PLAIN_TOKEN,
   TENCENT_CREDENTIALS,
 } from '../support/test-app';
-import { compileProject } from '../support/compiled-build';
+import { compileProject, startCompiled, stopProcess } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { inParallel } from './scenario';
 
@@ -41,47 +40,32 @@ beforeAll(async () => {
   databaseUrl = await createTestDatabase();
   port = await freePort();
   // As `npm run start:prod` runs it: the heap the issue saw exhausted.
-  service = spawn(
-    process.execPath,
-    ['--max-old-space-size=128', '--max-semi-space-size=8', join(outDir, 'src/main.js')],
+  service = await startCompiled(
+    outDir,
+    'src/main.js',
     {
-      cwd: outDir,
-      env: {
-        PATH: process.env.PATH,
-        PORT: String(port),
-        DATABASE_URL: databaseUrl,
-        REDIS_KEY_PREFIX: `test:sse-early-close:${port}:`,
-        LOG_LEVEL: 'warn',
-        TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
-        TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
-        // No upstream call is made: no phone caller ever joins.
-        TENCENT_API_BASE_URL: 'http://127.0.0.1:9',
-        TENCENT_SECRET_ID: TENCENT_CREDENTIALS.secretId,
-        TENCENT_SECRET_KEY: TENCENT_CREDENTIALS.secretKey,
-        TENCENT_APP_ID: TENCENT_CREDENTIALS.appId,
-        TENCENT_OPERATOR_ID: 'test-operator',
-        ADMIN_TOKEN,
-        SCHEDULER_ENABLED: 'false',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      REDIS_KEY_PREFIX: `test:sse-early-close:${port}:`,
+      LOG_LEVEL: 'warn',
+      TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
+      TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
+      // No upstream call is made: no phone caller ever joins.
+      TENCENT_API_BASE_URL: 'http://127.0.0.1:9',
+      TENCENT_SECRET_ID: TENCENT_CREDENTIALS.secretId,
+      TENCENT_SECRET_KEY: TENCENT_CREDENTIALS.secretKey,
+      TENCENT_APP_ID: TENCENT_CREDENTIALS.appId,
+      TENCENT_OPERATOR_ID: 'test-operator',
+      ADMIN_TOKEN,
+      SCHEDULER_ENABLED: 'false',
     },
+    `http://127.0.0.1:${port}/health/ready`,
+    ['--max-old-space-size=128', '--max-semi-space-size=8'],
   );
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (service.exitCode !== null) throw new Error(`service exited with ${service.exitCode}`);
-    const res = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null);
-    if (res?.status === 200) break;
-    if (Date.now() > deadline) throw new Error('service not ready in 30 s');
-    await sleep(200);
-  }
 }, 180_000);
 
 afterAll(async () => {
-  if (service && service.exitCode === null) {
-    const exited = new Promise((resolve) => service?.once('exit', resolve));
-    service.kill('SIGTERM');
-    await exited;
-  }
+  await stopProcess(service);
   await dropTestDatabase(databaseUrl);
   rmSync(outDir, { recursive: true, force: true });
 });
