@@ -6,13 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../tools/service-process';
 import { compileProject, startCompiled, stopProcess } from './support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
-import {
-  ADMIN_TOKEN,
-  AES_KEY,
-  AES_TOKEN,
-  PLAIN_TOKEN,
-  TENCENT_CREDENTIALS,
-} from './support/test-app';
+import { ADMIN_TOKEN, testSettings } from './support/test-app';
 
 /**
  * The README's by-hand tour, as a newcomer runs it: `npm run dev` (the compiled service and
@@ -31,21 +25,13 @@ beforeAll(async () => {
   outDir = compileProject();
   databaseUrl = await createTestDatabase();
   [port, controlPort] = [await freePort(), await freePort()];
-  const settings = {
-    PORT: port,
-    DATABASE_URL: databaseUrl,
+  const settings = testSettings(databaseUrl, {
+    PORT: String(port),
     REDIS_KEY_PREFIX: `test:dev:${port}:`,
     LOG_LEVEL: 'warn',
     TENCENT_API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
-    FAKE_TENCENT_CONTROL_PORT: controlPort,
-    TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
-    TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
-    TENCENT_SECRET_ID: TENCENT_CREDENTIALS.secretId,
-    TENCENT_SECRET_KEY: TENCENT_CREDENTIALS.secretKey,
-    TENCENT_APP_ID: TENCENT_CREDENTIALS.appId,
-    TENCENT_OPERATOR_ID: 'dev-operator',
-    ADMIN_TOKEN,
-  };
+    FAKE_TENCENT_CONTROL_PORT: String(controlPort),
+  });
   writeFileSync(
     join(outDir, '.env'),
     Object.entries(settings)

@@ -10,8 +10,8 @@ import {
   ADMIN_TOKEN,
   AES_KEY,
   AES_TOKEN,
-  PLAIN_TOKEN,
   TENCENT_CREDENTIALS,
+  testSettings,
 } from '../support/test-app';
 import { compileProject, startCompiled, stopProcess } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
@@ -47,25 +47,17 @@ beforeAll(async () => {
   fake = new FakeTencentServer({ ...TENCENT_CREDENTIALS, ratePerMinute: RATE_PER_MINUTE + BURST });
   const tencent = await fake.start();
   port = await freePort();
-  env = {
+  env = testSettings(databaseUrl, {
     PORT: String(port),
-    DATABASE_URL: databaseUrl,
     REDIS_KEY_PREFIX: `test:recovery:${port}:`,
     LOG_LEVEL: 'warn',
-    TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
-    TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
     TENCENT_API_BASE_URL: tencent,
-    TENCENT_SECRET_ID: TENCENT_CREDENTIALS.secretId,
-    TENCENT_SECRET_KEY: TENCENT_CREDENTIALS.secretKey,
-    TENCENT_APP_ID: TENCENT_CREDENTIALS.appId,
-    TENCENT_OPERATOR_ID: 'test-operator',
     TENCENT_RATE_LIMIT_PER_MINUTE: String(RATE_PER_MINUTE),
     TENCENT_RATE_LIMIT_BURST: String(BURST),
-    ADMIN_TOKEN,
     ROSTER_TICK_SECONDS: '1',
     ROSTER_GRACE_SECONDS: '2',
     DOWNTIME_AFTER_SECONDS: String(DOWNTIME_AFTER_SECONDS),
-  };
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -4,13 +4,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../tools/service-process';
 import { FakeTencentServer } from '../../tools/fake-tencent/fake-tencent-server';
-import {
-  ADMIN_TOKEN,
-  AES_KEY,
-  AES_TOKEN,
-  PLAIN_TOKEN,
-  TENCENT_CREDENTIALS,
-} from '../support/test-app';
+import { AES_KEY, AES_TOKEN, TENCENT_CREDENTIALS, testSettings } from '../support/test-app';
 import { compileProject, startCompiled } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { signedDelivery } from '../../tools/webhook-delivery';
@@ -33,24 +27,13 @@ beforeAll(async () => {
   fake = new FakeTencentServer(TENCENT_CREDENTIALS);
   const tencent = await fake.start();
   port = await freePort();
-  env = {
+  env = testSettings(databaseUrl, {
     PORT: String(port),
-    DATABASE_URL: databaseUrl,
     REDIS_KEY_PREFIX: `test:sigkill:${port}:`,
     LOG_LEVEL: 'warn',
-    TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
-    TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
     TENCENT_API_BASE_URL: tencent,
-    TENCENT_SECRET_ID: TENCENT_CREDENTIALS.secretId,
-    TENCENT_SECRET_KEY: TENCENT_CREDENTIALS.secretKey,
-    TENCENT_APP_ID: TENCENT_CREDENTIALS.appId,
-    TENCENT_OPERATOR_ID: 'test-operator',
-    ADMIN_TOKEN,
-    // A job held by the killed process is taken for lost after 3 s.
-    QUEUE_JOB_TIMEOUT_SECONDS: '3',
-    QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
     SCHEDULER_ENABLED: 'false',
-  };
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -5,13 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../tools/service-process';
 import { metricValue } from '../support/metrics';
 import { writeAndDrop } from '../support/raw-http';
-import {
-  ADMIN_TOKEN,
-  AES_KEY,
-  AES_TOKEN,
-  PLAIN_TOKEN,
-  TENCENT_CREDENTIALS,
-} from '../support/test-app';
+import { ADMIN_TOKEN, testSettings } from '../support/test-app';
 import { compileProject, startCompiled, stopProcess } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { inParallel } from './scenario';
@@ -43,22 +37,12 @@ beforeAll(async () => {
   service = await startCompiled(
     outDir,
     'src/main.js',
-    {
+    testSettings(databaseUrl, {
       PORT: String(port),
-      DATABASE_URL: databaseUrl,
       REDIS_KEY_PREFIX: `test:sse-early-close:${port}:`,
       LOG_LEVEL: 'warn',
-      TENCENT_WEBHOOK_TOKEN: `${PLAIN_TOKEN},${AES_TOKEN}`,
-      TENCENT_WEBHOOK_AES_KEY: `,${AES_KEY}`,
-      // No upstream call is made: no phone caller ever joins.
-      TENCENT_API_BASE_URL: 'http://127.0.0.1:9',
-      TENCENT_SECRET_ID: TENCENT_CREDENTIALS.secretId,
-      TENCENT_SECRET_KEY: TENCENT_CREDENTIALS.secretKey,
-      TENCENT_APP_ID: TENCENT_CREDENTIALS.appId,
-      TENCENT_OPERATOR_ID: 'test-operator',
-      ADMIN_TOKEN,
       SCHEDULER_ENABLED: 'false',
-    },
+    }),
     `http://127.0.0.1:${port}/health/ready`,
     ['--max-old-space-size=128', '--max-semi-space-size=8'],
   );

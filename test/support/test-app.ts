@@ -20,12 +20,15 @@ export const TENCENT_CREDENTIALS = {
 };
 
 /**
- * The environment a test instance runs with; the two webhook tokens cover both modes. Each call
- * gets Redis keys of its own unless `overrides` names a REDIS_KEY_PREFIX (instances that play
- * replicas of one deployment share theirs).
+ * The settings a test instance runs with, in-process or as a compiled process of its own; the
+ * two webhook tokens cover both modes. Each call gets Redis keys of its own unless `overrides`
+ * names a REDIS_KEY_PREFIX (instances that play replicas of one deployment share theirs).
  */
-export function testEnv(databaseUrl: string, overrides: Record<string, string> = {}): Env {
-  return validateEnv({
+export function testSettings(
+  databaseUrl: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
     REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
     DATABASE_URL: databaseUrl,
     REDIS_URL: 'redis://127.0.0.1:6379/0',
@@ -39,7 +42,12 @@ export function testEnv(databaseUrl: string, overrides: Record<string, string> =
     TENCENT_OPERATOR_ID: 'test-operator',
     ADMIN_TOKEN,
     ...overrides,
-  });
+  };
+}
+
+/** testSettings, checked as the service checks its environment at boot. */
+export function testEnv(databaseUrl: string, overrides: Record<string, string> = {}): Env {
+  return validateEnv(testSettings(databaseUrl, overrides));
 }
 
 export interface TestApp {
