@@ -6,7 +6,7 @@
 const MAY_IMPORT = {
   common: [],
   config: [],
-  metrics: [],
+  metrics: ['common'],
   'change-feed': [],
   redis: ['config'],
   queue: ['common', 'config', 'metrics'],

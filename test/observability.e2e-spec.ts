@@ -230,6 +230,24 @@ describe('health, metrics and logs', () => {
     );
     expect(metric(after, 'pstn_cache_lookups_total', { result: 'miss' }) - misses).toBe(3);
     expect(metric(after, 'pstn_cache_lookups_total', { result: 'hit' }) - hits).toBe(3);
+
+    // A refused request is timed under its route's pattern, one no route matched as `unmatched`:
+    // never under its path.
+    const refused = { ...lookupRoute, status: '401' };
+    const unmatched = { method: 'GET', route: 'unmatched', status: '404' };
+    const count = (text: string, labels: Record<string, string>) =>
+      metric(text, 'pstn_http_request_duration_seconds_count', labels) || 0;
+    const refusedBefore = count(after, refused);
+    const unmatchedBefore = count(after, unmatched);
+    await http()
+      .post(`/v1/meetings/${meetingId}/phone/ms-open-id`)
+      .send({ phone_numbers: [{ area: 86, phone_number: 13912345678 }] })
+      .expect(401);
+    await http().get('/no-such-route/13912345678').expect(404);
+    const last = await scrape();
+    expect(count(last, refused)).toBe(refusedBefore + 1);
+    expect(count(last, unmatched)).toBe(unmatchedBefore + 1);
+    expect(last).not.toContain('13912345678');
   });
 
   describe('health', () => {

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/require-scope';
 import type { ErrorCase } from '../common/error-responses';
 import { logFor } from '../common/request-logger';
+import { appendRouteHook } from '../common/route-hooks';
 import { parseInternationalNumber } from '../tencent/phone-number';
 
 /** `?reveal=true` shows phone numbers in full; every admin query DTO that shows numbers has it. */
@@ -173,8 +174,6 @@ export function registerRevealAudit(fastify: FastifyInstance): void {
     done();
   };
   fastify.addHook('onRoute', (route) => {
-    if (!route.url?.startsWith('/admin/')) return;
-    const existing = route.onResponse ? [route.onResponse].flat() : [];
-    route.onResponse = [...existing, audit];
+    if (route.url.startsWith('/admin/')) appendRouteHook(route, 'onResponse', audit);
   });
 }

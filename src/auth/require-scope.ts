@@ -1,15 +1,17 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Scope } from './api-client.entity';
 import type { ApiClientsService, Caller } from './api-clients.service';
+import { appendRouteHook } from '../common/route-hooks';
 import { ApiScope } from './scope-docs';
 
 /**
- * The scope a route needs is Fastify route config (`config.scope`), checked by one Fastify
- * hook for every route whichever layer serves it: Nest's controllers (through RequireScope) and
- * the routes registered on Fastify itself (which set the config). It runs first in a request's
- * life, before the body is parsed or validated, so an unauthenticated caller learns nothing of it.
+ * The scope a route needs is Fastify route config (`config.scope`), checked by one hook attached
+ * to every route that names one, whichever layer serves it: Nest's controllers (through
+ * RequireScope) and the routes registered on Fastify itself (which set the config). It runs
+ * early in a request's life, before the body is parsed or validated, so an unauthenticated caller
+ * learns nothing of it.
  */
 export interface ScopedRouteConfig {
   scope?: Scope;
@@ -42,20 +44,28 @@ export function RequireScope(scope: Scope): ClassDecorator & MethodDecorator {
   };
 }
 
-/** The one check: ApiClientsService.authorize for routes whose config names a scope. */
+/**
+ * The one check: ApiClientsService.authorize, an onRequest hook of each route whose config names
+ * a scope, attached as the route is registered (so it runs before the body is read, and routes
+ * without a scope pay nothing for it).
+ */
 export function registerScopeHook(fastify: FastifyInstance, clients: ApiClientsService): void {
-  fastify.addHook('onRequest', (request: AuthenticatedRequest, _reply, done) => {
-    const scope = (request.routeOptions.config as ScopedRouteConfig | undefined)?.scope;
-    if (!scope) return done();
-    const caller = clients.recentCaller(request.headers.authorization, scope);
-    if (caller) {
-      request.caller = caller;
-      return done();
-    }
-    clients.authorize(request.headers.authorization, scope, request.ip).then((verified) => {
-      request.caller = verified;
-      done();
-    }, done);
+  fastify.addHook('onRoute', (route) => {
+    const config: ScopedRouteConfig | undefined = route.config;
+    const scope = config?.scope;
+    if (!scope) return;
+    const check: onRequestHookHandler = (request: AuthenticatedRequest, _reply, done) => {
+      const caller = clients.recentCaller(request.headers.authorization, scope);
+      if (caller) {
+        request.caller = caller;
+        return done();
+      }
+      clients.authorize(request.headers.authorization, scope, request.ip).then((verified) => {
+        request.caller = verified;
+        done();
+      }, done);
+    };
+    appendRouteHook(route, 'onRequest', check);
   });
 }
 

@@ -39,7 +39,7 @@ export class LookupService {
    * Each number's ids, in the order asked; every number asked about becomes tracked. With
    * `waitMs`, answers as soon as every number has a connected id, or when the time is up.
    */
-  async lookup(meetingId: string, numbers: PhoneNumber[], waitMs = 0): Promise<NumberIds[]> {
+  lookup(meetingId: string, numbers: PhoneNumber[], waitMs = 0): Promise<NumberIds[]> {
     if (waitMs <= 0) return this.lookupNow(meetingId, numbers);
     return this.waitFor(meetingId, waitMs, () => this.lookupNow(meetingId, numbers), allConnected);
   }
