@@ -189,6 +189,23 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('refuses a request without a token on every route that names a scope, and one of another scope', async () => {
+    const scoped = routes().filter((route) => route.scope !== undefined);
+    expect(scoped.length).toBeGreaterThan(20);
+    for (const route of scoped) {
+      // Every path parameter '1', and no body: the check answers before either is read.
+      const path = route.url.replace(/:\w+/g, '1');
+      const call = (headers: Record<string, string>) =>
+        http()[route.method.toLowerCase() as 'get'](path).set(headers);
+      const anonymous = await call({});
+      expect(anonymous.status, `${route.method} ${route.url}`).toBe(401);
+      if (route.method !== 'HEAD') expect(anonymous.body.error.code).toBe('unauthorized');
+      if (route.scope === 'lookup') continue;
+      const other = await call(lookup());
+      expect(other.status, `${route.method} ${route.url} with a lookup token`).toBe(403);
+    }
+  });
+
   it('documents no route the app does not serve', () => {
     const documented = operations().map(({ path, method }) => `${method.toUpperCase()} ${path}`);
     const real = routes().map((route) => `${route.method} ${toOpenApiPath(route.url)}`);
