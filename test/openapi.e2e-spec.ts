@@ -74,6 +74,8 @@ describe('the OpenAPI document', () => {
     const env = testEnv(databaseUrl, {
       TENCENT_API_BASE_URL: await fake.start(),
       WEBHOOK_BODY_LIMIT_BYTES: '4096',
+      // Every scoped route is sent a request without a token: one failed authentication each.
+      AUTH_FAILURES_PER_MINUTE: '1000',
     });
     t = await startTestApp(env, {
       // Before Nest and the Fastify-level routes register theirs: every route is heard.
