@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReconcileJob } from '../src/scheduling/reconcile.job';
 import { RetentionJob } from '../src/scheduling/retention.job';
+import { RosterJob } from '../src/scheduling/roster.job';
 import { StaleMeetingsJob } from '../src/scheduling/stale-meetings.job';
 import { ChangeFeed } from '../src/change-feed/change-feed';
 import type { TrackingChange } from '../src/change-feed/tracking-change';
@@ -30,14 +31,16 @@ describe('scheduled work', () => {
   let fake: FakeTencentServer;
   let a: TestApp;
   let b: TestApp;
+  let fakeUrl: string;
   /** Every change either instance published. */
   const published: TrackingChange[] = [];
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
     fake = new FakeTencentServer(TENCENT_CREDENTIALS);
+    fakeUrl = await fake.start();
     const shared = {
-      TENCENT_API_BASE_URL: await fake.start(),
+      TENCENT_API_BASE_URL: fakeUrl,
       TENCENT_TIMEOUT_MS: '1000',
       REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
       SCHEDULER_ENABLED: 'false',
@@ -511,6 +514,77 @@ describe('scheduled work', () => {
       } finally {
         await t.close();
         await dropTestDatabase(url);
+      }
+    });
+
+    it('reads no roster once the run is told the service is stopping', async () => {
+      const now = new Date();
+      const meetingId = newMeeting();
+      await seedMeeting(meetingId, now);
+      await seedCaller(meetingId, 'roster-caller', now);
+      fake.connect(meetingId, 86, '13900000201', 'roster-caller');
+      const roster = a.app.get(RosterJob);
+      // A day on, the meeting is due a read (its roster was never read).
+      const stopping = new AbortController();
+      stopping.abort();
+      expect(await roster.runOnce(later(DAY, now), stopping.signal)).toMatchObject({
+        ran: true,
+        meetings: 0,
+      });
+      expect(fake.callsFor(meetingId)).toBe(0);
+      expect(await roster.runOnce(later(DAY, now))).toMatchObject({ ran: true, meetings: 1 });
+      expect(fake.callsFor(meetingId)).toBeGreaterThan(0);
+    });
+
+    it('stops a reconcile run between meetings when the service shuts down', async () => {
+      const url = await createTestDatabase();
+      const t = await startTestApp(
+        testEnv(url, {
+          TENCENT_API_BASE_URL: fakeUrl,
+          TENCENT_TIMEOUT_MS: '1000',
+          REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+          RECONCILE_INTERVAL_SECONDS: '1',
+          RECONCILE_AFTER_SECONDS: '60',
+          // Only the reconcile job ticks during the test.
+          ROSTER_TICK_SECONDS: '3600',
+          STALE_MEETING_INTERVAL_SECONDS: '86400',
+          RETENTION_INTERVAL_SECONDS: '86400',
+        }),
+      );
+      // Five meetings due a reconcile, one after the other; the first one's call hangs.
+      const meetings = Array.from({ length: 5 }, (_, i) => `${9_100_000_000 + i}`);
+      for (const [i, meetingId] of meetings.entries()) {
+        const number = `1390000010${i}`;
+        await t.db.query(
+          `INSERT INTO meetings (meeting_id, status, started_at, last_event_at)
+           VALUES ($1, 'started', now(), now())`,
+          [meetingId],
+        );
+        await t.db.query(
+          `INSERT INTO pstn_participants (meeting_id, ms_open_id, status, joined_at, last_operate_time)
+           VALUES ($1, $2, 'connected', now() - interval '10 minutes', now() - interval '10 minutes')`,
+          [meetingId, `caller-${i}`],
+        );
+        await t.db.query(
+          `INSERT INTO tracked_numbers (meeting_id, area, phone_number, source)
+           VALUES ($1, '86', $2, 'api')`,
+          [meetingId, number],
+        );
+        fake.connect(meetingId, 86, number, `caller-${i}`);
+      }
+      fake.hang(1);
+      try {
+        await expect
+          .poll(() => upstream(meetings[0], 'ms-open-id').length, { timeout: 5000 })
+          .toBe(1);
+      } finally {
+        // Shutdown waits for the run, which ends with the meeting it is at.
+        await t.close();
+        await dropTestDatabase(url);
+      }
+      expect(upstream(meetings[0], 'ms-open-id').length).toBeGreaterThan(0);
+      for (const meetingId of meetings.slice(1)) {
+        expect(upstream(meetingId, 'ms-open-id'), meetingId).toEqual([]);
       }
     });
   });

@@ -23,7 +23,8 @@ export class JobScheduler implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly logger = new Logger(JobScheduler.name);
   private readonly jobs: ScheduledJob[];
   private readonly running = new Set<Promise<void>>();
-  private stopped = false;
+  /** Aborted once shutdown begins: runs in progress stop between meetings. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly env: Env,
@@ -50,7 +51,7 @@ export class JobScheduler implements OnApplicationBootstrap, BeforeApplicationSh
   private tick(job: ScheduledJob): void {
     this.registry.deleteTimeout(job.name);
     const run = job
-      .runOnce()
+      .runOnce(new Date(), this.stopping.signal)
       .then((result) => {
         // Counts only: nothing a job reports identifies a caller.
         if (result.ran) this.logger.debug(`${job.name} ran: ${JSON.stringify(result)}`);
@@ -58,14 +59,17 @@ export class JobScheduler implements OnApplicationBootstrap, BeforeApplicationSh
       .catch((error: Error) => this.logger.warn(`${job.name} failed: ${error.message}`))
       .finally(() => {
         this.running.delete(run);
-        if (!this.stopped) this.scheduleNext(job);
+        if (!this.stopping.signal.aborted) this.scheduleNext(job);
       });
     this.running.add(run);
   }
 
-  /** Before the connections close: no new ticks, and the runs in progress finish. */
+  /**
+   * Before the connections close: no new ticks, and the runs in progress finish the meeting
+   * they are at.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
+    this.stopping.abort();
     for (const job of this.jobs) {
       // The registry may have cleared its timeouts already (its own shutdown hook).
       if (this.registry.doesExist('timeout', job.name)) this.registry.deleteTimeout(job.name);

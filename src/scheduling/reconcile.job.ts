@@ -48,23 +48,33 @@ export class ReconcileJob implements ScheduledJob {
     this.readCallouts = env.RECONCILE_CALLOUTS;
   }
 
-  runOnce(now = new Date()): Promise<JobRun<{ meetings: number; calloutMappings: number }>> {
-    return this.lock.runExclusive(this.name, () => this.reconcile(now));
+  runOnce(
+    now = new Date(),
+    stopping?: AbortSignal,
+  ): Promise<JobRun<{ meetings: number; calloutMappings: number }>> {
+    return this.lock.runExclusive(this.name, () => this.reconcile(now, stopping));
   }
 
-  private async reconcile(now: Date): Promise<{ meetings: number; calloutMappings: number }> {
+  /** Counts the meetings resolved again (all that were due, unless `stopping` cut the run short). */
+  private async reconcile(
+    now: Date,
+    stopping?: AbortSignal,
+  ): Promise<{ meetings: number; calloutMappings: number }> {
     const cutoff = new Date(now.getTime() - this.afterMs);
     const meetings = await this.dataSource.query<{ meeting_id: string }[]>(NEEDS_RECONCILING, [
       cutoff,
       this.readCallouts,
     ]);
+    let reconciled = 0;
     let calloutMappings = 0;
     // One meeting at a time: the upstream rate limit is shared with live resolution.
     for (const { meeting_id } of meetings) {
+      if (stopping?.aborted) break;
       if (this.readCallouts) calloutMappings += await this.mapCallouts(meeting_id);
       await this.resolver.request(meeting_id, false);
+      reconciled += 1;
     }
-    return { meetings: meetings.length, calloutMappings };
+    return { meetings: reconciled, calloutMappings };
   }
 
   /** A failed callout read is logged and skipped: the resolver still runs, the next tick retries. */

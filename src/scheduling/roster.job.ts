@@ -72,11 +72,11 @@ export class RosterJob implements ScheduledJob {
     this.everySeconds = env.ROSTER_INTERVAL_SECONDS;
   }
 
-  runOnce(now = new Date()): Promise<JobRun<RosterCounts>> {
-    return this.lock.runExclusive(this.name, () => this.readDue(now));
+  runOnce(now = new Date(), stopping?: AbortSignal): Promise<JobRun<RosterCounts>> {
+    return this.lock.runExclusive(this.name, () => this.readDue(now, stopping));
   }
 
-  private async readDue(now: Date): Promise<RosterCounts> {
+  private async readDue(now: Date, stopping?: AbortSignal): Promise<RosterCounts> {
     const due = await this.dataSource.query<{ meeting_id: string }[]>(DUE, [
       now,
       this.gapSeconds,
@@ -85,6 +85,7 @@ export class RosterJob implements ScheduledJob {
     ]);
     const counts: RosterCounts = { meetings: 0, failed: 0, joined: 0, left: 0, ended: 0 };
     for (const { meeting_id } of due) {
+      if (stopping?.aborted) break;
       counts.meetings += 1;
       try {
         const read = await this.reconciler.reconcile(meeting_id);
