@@ -501,6 +501,29 @@ describe('lookup API for meeting-control services', () => {
     expect(await redis.hlen(`${a.env.REDIS_KEY_PREFIX}m:${meetingId}:n`)).toBe(1);
   });
 
+  it('answers from Postgres while Redis hangs (connected, answering nothing), then uses the cache again', async () => {
+    const meetingId = await resolvedCaller('13700000013', 'hung-redis');
+    const ask = () => lookup(meetingId, [{ area: 86, phone_number: 13700000013 }]);
+    const redis = a.app.get(RedisClient);
+    const port = redisProxy.port;
+    redisProxy.freeze();
+    for (let i = 0; i < 5; i += 1) {
+      const started = Date.now();
+      const res = await ask();
+      // Without a limit on how long the connection may stay silent, this waits forever.
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(res.body.ms_open_id_list).toEqual([
+        { area: 86, phone_number: 13700000013, ms_open_id: 'hung-redis', status: 'connected' },
+      ]);
+    }
+    expect(redis.status).not.toBe('ready');
+    await redisProxy.close();
+    redisProxy = await TcpProxy.start(6379, port);
+    await expect.poll(() => redis.status, { timeout: 5000 }).toBe('ready');
+    await ask();
+    expect(await redis.hlen(`${a.env.REDIS_KEY_PREFIX}m:${meetingId}:n`)).toBe(1);
+  });
+
   it('streams participant events to a subscriber of another instance, and replays after Last-Event-ID', async () => {
     const meetingId = newMeeting();
     await deliver(a, buildEvent('meeting.started', { meetingId }));

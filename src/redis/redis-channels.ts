@@ -19,7 +19,7 @@ export class RedisChannels implements OnApplicationShutdown {
     if (!this.subscriber) {
       this.subscriber = this.redis.duplicate({
         enableOfflineQueue: true,
-        commandTimeout: undefined,
+        socketTimeout: undefined,
       });
       this.subscriber.on('error', () => undefined);
       this.subscriber.on('message', (from: string, message: string) => {
