@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { appendRouteHook } from '../common/route-hooks';
-import { Metrics } from './metrics';
+import { Metrics, type RequestTimer } from './metrics';
 
 /**
  * Times every request Fastify answers by its route pattern: each route's own hook has its
@@ -10,18 +10,19 @@ import { Metrics } from './metrics';
  */
 export function registerRequestMetrics(app: NestFastifyApplication): void {
   const metrics = app.get(Metrics);
-  const observe = (request: FastifyRequest, reply: FastifyReply, route: string) =>
-    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  const observe = (timer: RequestTimer, request: FastifyRequest, reply: FastifyReply) =>
+    timer(request.method, reply.statusCode, reply.elapsedTime / 1000);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRoute', (route) => {
-    const pattern = route.url;
+    const timer = metrics.routeTimer(route.url);
     appendRouteHook(route, 'onResponse', (request, reply, done) => {
-      observe(request, reply, pattern);
+      observe(timer, request, reply);
       done();
     });
   });
+  const unmatched = metrics.routeTimer('unmatched');
   fastify.addHook('onResponse', (request, reply, done) => {
-    if (request.is404) observe(request, reply, 'unmatched');
+    if (request.is404) observe(unmatched, request, reply);
     done();
   });
 }
