@@ -24,6 +24,8 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   ok: number;
+  /** CPU time the server process used per answered request, all its threads, in microseconds. */
+  cpuUs?: number;
 }
 
 export interface LoadRequest {
@@ -33,18 +35,23 @@ export interface LoadRequest {
   body?: string;
 }
 
-/** autocannon with one pre-built request after another (cycling when they run out). */
+/**
+ * autocannon with one pre-built request after another (cycling when they run out), 50
+ * connections. Given the server's pid, also the server's CPU time per request: on a shared
+ * machine it drifts far less than req/s, since it does not count the time the server waited.
+ */
 export async function runLoad(
   name: string,
   port: number,
   requests: LoadRequest[],
   seconds: number,
-  connections = 50,
+  serverPid?: number,
 ): Promise<LoadResult> {
   let next = 0;
+  const cpuBefore = serverPid === undefined ? 0 : cpuMicros(serverPid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
-    connections,
+    connections: 50,
     duration: seconds,
     requests: [
       {
@@ -63,7 +70,20 @@ export async function runLoad(
     p99: result.latency.p99,
     non2xx: result.non2xx + result.errors + result.timeouts,
     ok: result['2xx'],
+    cpuUs:
+      serverPid === undefined
+        ? undefined
+        : Math.round(((cpuMicros(serverPid) - cpuBefore) / result.requests.total) * 10) / 10,
   };
+}
+
+/** Linux's USER_HZ: /proc counts CPU time in these ticks. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time a process has used so far, user and system, all threads (Linux), in microseconds. */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
 }
 
 /** Runs of one target as one result: mean req/s and p50, the worst p99, all answers. */
@@ -77,6 +97,9 @@ export function combineRuns(runs: LoadResult[]): LoadResult {
     p99: Math.max(...runs.map((run) => run.p99)),
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     ok: runs.reduce((sum, run) => sum + run.ok, 0),
+    cpuUs: runs.every((run) => run.cpuUs !== undefined)
+      ? Math.round((runs.reduce((sum, run) => sum + (run.cpuUs ?? 0), 0) / runs.length) * 10) / 10
+      : undefined,
   };
 }
 
@@ -95,11 +118,11 @@ export function residentMemory(pid: number): { rssMb: number; peakMb: number } {
 
 export function printTable(title: string, rows: LoadResult[]): void {
   console.log(`\n${title}`);
-  console.log('| target | req/s | p50 ms | p99 ms | non-2xx |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| target | req/s | p50 ms | p99 ms | non-2xx | server CPU us/request |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const row of rows) {
     console.log(
-      `| ${row.name} | ${row.requestsPerSecond} | ${row.p50} | ${row.p99} | ${row.non2xx} |`,
+      `| ${row.name} | ${row.requestsPerSecond} | ${row.p50} | ${row.p99} | ${row.non2xx} | ${row.cpuUs ?? '-'} |`,
     );
   }
 }

@@ -14,6 +14,7 @@ import {
 import {
   freePort,
   freshDatabase,
+  NODE_RUNTIME_OPTIONS,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
@@ -86,7 +87,7 @@ async function measure(
       deliveries.slice(0, split),
       WARMUP_SECONDS,
     );
-    const result = await runLoad(name, port, deliveries.slice(split), SECONDS);
+    const result = await runLoad(name, port, deliveries.slice(split), SECONDS, child.pid);
     // The distinct events acknowledged: a slice sent round again adds redeliveries only.
     const distinct = Math.min(warmup.ok, split) + Math.min(result.ok, deliveries.length - split);
     return { ...result, acknowledged: distinct };
@@ -110,7 +111,7 @@ async function round(deliveries: LoadRequest[], problems: string[]) {
   const baseline = await measure(
     'bare Fastify + pg (baseline)',
     join(__dirname, 'baseline-intake-server.js'),
-    { PORT: String(basePort), DATABASE_URL: baselineUrl },
+    { PORT: String(basePort), DATABASE_URL: baselineUrl, NODE_OPTIONS: NODE_RUNTIME_OPTIONS },
     basePort,
     deliveries,
   );

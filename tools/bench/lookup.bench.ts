@@ -17,6 +17,7 @@ import {
 import {
   freePort,
   freshDatabase,
+  NODE_RUNTIME_OPTIONS,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
@@ -104,7 +105,11 @@ export async function runLookup(): Promise<LookupResult> {
   );
   const baselineServer = await startNode(
     join(__dirname, 'baseline-lookup-server.js'),
-    { PORT: String(basePort), BASELINE_PREFIX: `${prefix}base:` },
+    {
+      PORT: String(basePort),
+      BASELINE_PREFIX: `${prefix}base:`,
+      NODE_OPTIONS: NODE_RUNTIME_OPTIONS,
+    },
     basePort,
   );
   const requests = lookupRequests(all, 'unused-by-the-baseline');
@@ -129,14 +134,26 @@ export async function runLookup(): Promise<LookupResult> {
     const hitRuns: LoadResult[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       baselineRuns.push(
-        await runLoad('bare Fastify + ioredis (baseline)', basePort, requests, SECONDS),
+        await runLoad(
+          'bare Fastify + ioredis (baseline)',
+          basePort,
+          requests,
+          SECONDS,
+          baselineServer.pid,
+        ),
       );
       hitRuns.push(
-        await runLoad('pstn-tracker lookup (cache hits)', port, serviceRequests, SECONDS),
+        await runLoad(
+          'pstn-tracker lookup (cache hits)',
+          port,
+          serviceRequests,
+          SECONDS,
+          service.pid,
+        ),
       );
       console.log(
-        `baseline ${baselineRuns[round].requestsPerSecond} req/s, ` +
-          `service ${hitRuns[round].requestsPerSecond} req/s`,
+        `baseline ${baselineRuns[round].requestsPerSecond} req/s (${baselineRuns[round].cpuUs} us CPU a request), ` +
+          `service ${hitRuns[round].requestsPerSecond} req/s (${hitRuns[round].cpuUs} us)`,
       );
     }
     const baseline = combineRuns(baselineRuns);
