@@ -23,9 +23,9 @@ export class RedisClient extends BatchingRedis implements OnApplicationShutdown 
   constructor(env: Env) {
     super(env.REDIS_URL, {
       // One timer per connection rather than ioredis's commandTimeout, which sets and clears a
-      // timer for every command (a cached lookup's largest cost of its own, see the README's
-      // Benchmarks). Redis answers in order: a connection still answering is not stuck, and
-      // one that is silent fails every command it holds.
+      // timer for every command (among a cached lookup's largest costs of its own; see the
+      // README's Benchmarks). Redis answers in order: a connection still answering is not
+      // stuck, and one that is silent fails every command it holds.
       socketTimeout: REDIS_SILENCE_MS,
       connectTimeout: 1000,
       enableOfflineQueue: false,

@@ -81,7 +81,7 @@ export async function runLoad(
 const TICKS_PER_SECOND = 100;
 
 /** CPU time a process has used so far, user and system, all threads (Linux), in microseconds. */
-export function cpuMicros(pid: number): number {
+function cpuMicros(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
 }
