@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { NODE_RUNTIME_FLAGS, NODE_RUNTIME_OPTIONS } from '../tools/service-process';
 
 /**
  * No Docker engine runs where the tests do, so what `docker compose up --build` needs on a fresh
@@ -94,5 +95,22 @@ describe('docker-compose.yml and the Dockerfile', () => {
       ['/app/dist/migrations', '/app/dist/src', '/app/node_modules', 'package.json'].sort(),
     );
     expect(stages().has(services.simulator.build?.target ?? '')).toBe(true);
+  });
+
+  it('starts the service with the same Node flags in the image, start:prod and the tools', () => {
+    const service = (stages().get(services.service.build?.target ?? '') ?? []).join('\n');
+    const nodeOptions = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(service)?.[1] ?? '';
+    const command = JSON.parse(/^CMD (\[.*\])$/m.exec(service)?.[1] ?? '[]') as string[];
+    const image = [...nodeOptions.split(' '), ...command.slice(1, -1)];
+    const startProd = (
+      JSON.parse(read('package.json')) as { scripts: Record<string, string> }
+    ).scripts['start:prod'].split(' ');
+    const tools = [...NODE_RUNTIME_OPTIONS.split(' '), ...NODE_RUNTIME_FLAGS];
+
+    expect(command.at(-1)).toBe('dist/src/main.js');
+    expect(startProd.at(-1)).toBe('dist/src/main.js');
+    expect(image.sort()).toEqual(tools.sort());
+    expect(startProd.slice(1, -1).sort()).toEqual(tools.sort());
+    expect(tools).toContain('--no-allocation-site-pretenuring');
   });
 });

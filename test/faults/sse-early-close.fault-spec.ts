@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort } from '../../tools/service-process';
+import { freePort, NODE_RUNTIME_FLAGS, NODE_RUNTIME_OPTIONS } from '../../tools/service-process';
 import { metricValue } from '../support/metrics';
 import { writeAndDrop } from '../support/raw-http';
 import { ADMIN_TOKEN, testSettings } from '../support/test-app';
@@ -44,7 +44,7 @@ beforeAll(async () => {
       SCHEDULER_ENABLED: 'false',
     }),
     `http://127.0.0.1:${port}/health/ready`,
-    ['--max-old-space-size=128', '--max-semi-space-size=8'],
+    [...NODE_RUNTIME_OPTIONS.split(' '), ...NODE_RUNTIME_FLAGS],
   );
 }, 180_000);
 
