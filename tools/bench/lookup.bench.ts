@@ -29,8 +29,14 @@ import {
  * full service, beside bare Fastify + ioredis doing one GET per request; then the service again
  * with Redis stopped (answers from Postgres).
  */
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/**
+ * Six short turns rather than three long ones, for the same 30 s each: on this machine one 10 s
+ * round's ratio ranged 0.7-1.2x within a run, as its speed drifted between turns.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+/** Until both run at their steady speed: after 2 s, the service's first round was often its slowest. */
+const WARMUP_SECONDS = 5;
 const MEETINGS = 1000;
 const NUMBERS_PER_MEETING = 10;
 const ROOT = join(__dirname, '../../..');
@@ -113,7 +119,7 @@ export async function runLookup(): Promise<LookupResult> {
     basePort,
   );
   const requests = lookupRequests(all, 'unused-by-the-baseline');
-  await runLoad('baseline warm-up', basePort, requests, 2);
+  await runLoad('baseline warm-up', basePort, requests, WARMUP_SECONDS);
   redis.disconnect();
 
   const databaseUrl = await freshDatabase('pstn_tracker_bench_lookup');
@@ -127,7 +133,7 @@ export async function runLookup(): Promise<LookupResult> {
     await seedMappings(databaseUrl, all);
     const serviceRequests = lookupRequests(all, await apiToken(port));
     await warm(port, serviceRequests, all);
-    await runLoad('service warm-up', port, serviceRequests, 2);
+    await runLoad('service warm-up', port, serviceRequests, WARMUP_SECONDS);
     // Baseline and service take turns (the idle one waits): the speed of a shared machine
     // drifts within minutes, and alternating makes the drift weigh on both alike.
     const baselineRuns: LoadResult[] = [];
