@@ -35,7 +35,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
  * round's ratio ranged 0.7-1.2x within a run, as its speed drifted between turns.
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
-/** Until both run at their steady speed: after 2 s, the service's first round was often its slowest. */
+/**
+ * Until both run at their steady speed: after a 2 s warm-up, the service's first turn was often
+ * its slowest.
+ */
 const WARMUP_SECONDS = 5;
 const MEETINGS = 1000;
 const NUMBERS_PER_MEETING = 10;
