@@ -31,7 +31,7 @@ export interface CallerEntry {
 }
 
 /** Hot numbers only: a full memo is dropped and refilled, so it never holds more than this. */
-const FIELD_MEMO_SIZE = 20_000;
+const HOT_NUMBERS = 20_000;
 /** How long "no id for this number" is believed. */
 const NEGATIVE_MS = 5_000;
 /** Entries of an ended meeting stay this long, for late lookups. */
@@ -60,8 +60,8 @@ export class MappingCache {
   private readonly fieldKey: Buffer;
   /**
    * Recently asked numbers: the HMAC (computing one costs more than the rest of a cache hit)
-   * and the value last read for them, parsed (parsing it again cost ~0.5 us a hit; a value that
-   * changed is parsed again).
+   * and the value last read for them, in whichever meeting, parsed (parsing it again cost ~0.5 us
+   * a hit; a value that differs, changed or from another meeting, is parsed again).
    */
   private readonly hot = new Map<string, HotNumber>();
   private readonly counts: Metrics['cacheLookups'];
@@ -203,7 +203,7 @@ export class MappingCache {
       hot = {
         field: createHmac('sha256', this.fieldKey).update(given).digest('hex').slice(0, 32),
       };
-      if (this.hot.size >= FIELD_MEMO_SIZE) this.hot.clear();
+      if (this.hot.size >= HOT_NUMBERS) this.hot.clear();
       this.hot.set(given, hot);
     }
     return hot;
