@@ -31,15 +31,17 @@ import {
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
- * Six short turns rather than three long ones, for the same 30 s each: on this machine one 10 s
- * round's ratio ranged 0.7-1.2x within a run, as its speed drifted between turns.
+ * Twelve 5 s turns each: on this machine one turn's ratio ranges 0.7-1.2x within a run, as its
+ * speed drifts between turns (shorter turns spread wider still: 0.66-1.52x for 2.5 s), so the
+ * mean of six turns could still land 0.05 either side of the truth.
  */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 /**
- * Until both run at their steady speed: after a 2 s warm-up, the service's first turn was often
- * its slowest.
+ * Until both run at their steady speed: after the warm-up requests (which fill the cache from
+ * Postgres) and 5 s of load, the service's first two 4-5 s turns were its slowest in three runs
+ * of 2026-12-08 (60-68 us of CPU a lookup, against 41-56 in most later turns).
  */
-const WARMUP_SECONDS = 5;
+const WARMUP_SECONDS = 15;
 const MEETINGS = 1000;
 const NUMBERS_PER_MEETING = 10;
 const ROOT = join(__dirname, '../../..');
@@ -138,10 +140,12 @@ export async function runLookup(): Promise<LookupResult> {
     await warm(port, serviceRequests, all);
     await runLoad('service warm-up', port, serviceRequests, WARMUP_SECONDS);
     // Baseline and service take turns (the idle one waits): the speed of a shared machine
-    // drifts within minutes, and alternating makes the drift weigh on both alike.
+    // drifts within minutes, and alternating makes the drift weigh on both alike. Who goes
+    // first alternates too (baseline, service, service, baseline, ...), so a drift in one
+    // direction favours neither.
     const baselineRuns: LoadResult[] = [];
     const hitRuns: LoadResult[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
+    const baselineTurn = async () =>
       baselineRuns.push(
         await runLoad(
           'bare Fastify + ioredis (baseline)',
@@ -151,6 +155,7 @@ export async function runLookup(): Promise<LookupResult> {
           baselineServer.pid,
         ),
       );
+    const serviceTurn = async () =>
       hitRuns.push(
         await runLoad(
           'pstn-tracker lookup (cache hits)',
@@ -160,6 +165,11 @@ export async function runLookup(): Promise<LookupResult> {
           service.pid,
         ),
       );
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const [first, second] =
+        round % 2 === 0 ? [baselineTurn, serviceTurn] : [serviceTurn, baselineTurn];
+      await first();
+      await second();
       console.log(
         `baseline ${baselineRuns[round].requestsPerSecond} req/s (${baselineRuns[round].cpuUs} us CPU a request), ` +
           `service ${hitRuns[round].requestsPerSecond} req/s (${hitRuns[round].cpuUs} us)`,
