@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 
 /** Running the compiled service as its own process, as the benchmarks and the simulator do. */
@@ -45,6 +47,30 @@ export async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * A REDIS_KEY_PREFIX of one run of a tool (`bench:3fa2c1:`): the run's keys are apart from any
+ * other service's, and dropRedisKeys removes them when it ends.
+ */
+export function runKeyPrefix(tool: string): string {
+  return `${tool}:${randomBytes(3).toString('hex')}:`;
+}
+
+/**
+ * Deletes the keys a run wrote under its prefix; they would otherwise stay until they expire, up
+ * to two days later (a meeting's generation counter).
+ */
+export async function dropRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+  try {
+    const batches = redis.scanStream({ match: `${prefix}*`, count: 1000 });
+    for await (const keys of batches as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Drops and creates a database for a benchmark or a simulation. */

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -7,11 +7,14 @@ import { Client } from 'pg';
 import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
 import {
   DEV_SECRETS,
+  dropRedisKeys,
   freePort,
   freshDatabase,
+  runKeyPrefix,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
+  stop,
 } from '../service-process';
 import { signedDelivery } from '../webhook-delivery';
 
@@ -239,12 +242,19 @@ export function failOn(problems: string[]): void {
 
 /**
  * The fake Tencent (its per-minute limit on, answering in `latencyMs`) and the compiled service
- * pointed at it, on a fresh database.
+ * pointed at it, on a fresh database and Redis keys of its own; `close` stops both and drops the
+ * keys.
  */
 export async function startServiceWithFakeTencent(
   databaseName: string,
   latencyMs: number,
-): Promise<{ fake: FakeTencentServer; databaseUrl: string; port: number; service: ChildProcess }> {
+): Promise<{
+  fake: FakeTencentServer;
+  databaseUrl: string;
+  port: number;
+  service: ChildProcess;
+  close: () => Promise<void>;
+}> {
   const fake = new FakeTencentServer({
     secretId: DEV_SECRETS.TENCENT_SECRET_ID,
     secretKey: DEV_SECRETS.TENCENT_SECRET_KEY,
@@ -254,13 +264,19 @@ export async function startServiceWithFakeTencent(
   fake.setLatency(latencyMs);
   const databaseUrl = await freshDatabase(databaseName);
   const port = await freePort();
+  const prefix = runKeyPrefix('bench');
   const service = await startNode(
     SERVICE_SCRIPT,
     serviceEnv(port, databaseUrl, {
       TENCENT_API_BASE_URL: await fake.start(),
-      REDIS_KEY_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
+      REDIS_KEY_PREFIX: prefix,
     }),
     port,
   );
-  return { fake, databaseUrl, port, service };
+  const close = async () => {
+    await stop(service);
+    await fake.close();
+    await dropRedisKeys(prefix);
+  };
+  return { fake, databaseUrl, port, service, close };
 }

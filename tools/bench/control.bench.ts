@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { buildTencentHeaders } from '../../src/tencent/tencent-request-signer';
 import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
-import { DEV_SECRETS, stop } from '../service-process';
+import { DEV_SECRETS } from '../service-process';
 import {
   apiToken,
   failOn,
@@ -47,7 +47,7 @@ interface ActionAnswer {
 }
 
 export async function runControl(): Promise<ControlResult> {
-  const { fake, databaseUrl, port, service } = await startServiceWithFakeTencent(
+  const { fake, databaseUrl, port, close } = await startServiceWithFakeTencent(
     'pstn_tracker_bench_control',
     UPSTREAM_LATENCY_MS,
   );
@@ -138,8 +138,7 @@ export async function runControl(): Promise<ControlResult> {
       problems,
     };
   } finally {
-    await stop(service);
-    await fake.close();
+    await close();
   }
 }
 

@@ -12,9 +12,11 @@ import {
   type LoadResult,
 } from './bench-kit';
 import {
+  dropRedisKeys,
   freePort,
   freshDatabase,
   NODE_RUNTIME_OPTIONS,
+  runKeyPrefix,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
@@ -118,13 +120,15 @@ async function round(deliveries: LoadRequest[], problems: string[]) {
 
   const serviceUrl = await freshDatabase('pstn_tracker_bench_intake');
   const port = await freePort();
+  const prefix = runKeyPrefix('bench');
   const service = await measure(
     'pstn-tracker intake',
     SERVICE_SCRIPT,
-    serviceEnv(port, serviceUrl),
+    serviceEnv(port, serviceUrl, { REDIS_KEY_PREFIX: prefix }),
     port,
     deliveries,
   );
+  await dropRedisKeys(prefix);
 
   const client = new Client({ connectionString: serviceUrl });
   await client.connect();

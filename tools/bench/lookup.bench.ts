@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import {
@@ -15,9 +14,11 @@ import {
   type SeededMapping,
 } from './bench-kit';
 import {
+  dropRedisKeys,
   freePort,
   freshDatabase,
   NODE_RUNTIME_OPTIONS,
+  runKeyPrefix,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
@@ -105,7 +106,7 @@ export interface LookupResult {
 export async function runLookup(): Promise<LookupResult> {
   const all = mappings();
   const redis = new Redis('redis://127.0.0.1:6379/0');
-  const prefix = `bench:${randomBytes(3).toString('hex')}:`;
+  const prefix = runKeyPrefix('bench');
 
   const basePort = await freePort();
   await redis.mset(
@@ -203,10 +204,7 @@ export async function runLookup(): Promise<LookupResult> {
   } finally {
     await stop(baselineServer);
     await stop(service);
-    const cleanup = new Redis('redis://127.0.0.1:6379/0');
-    const keys = await cleanup.keys(`${prefix}*`);
-    if (keys.length > 0) await cleanup.del(...keys);
-    cleanup.disconnect();
+    await dropRedisKeys(prefix);
   }
 }
 

@@ -1,12 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { FakeTencentServer } from '../fake-tencent/fake-tencent-server';
 import {
   DEV_SECRETS,
+  dropRedisKeys,
   freePort,
   freshDatabase,
+  runKeyPrefix,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
@@ -250,9 +251,10 @@ async function runOnce(recover: boolean): Promise<RunResult> {
   fake.setLatency(UPSTREAM_LATENCY_MS);
   const databaseUrl = await freshDatabase(`pstn_tracker_bench_recover_${recover ? 'on' : 'off'}`);
   const port = await freePort();
+  const prefix = runKeyPrefix('bench');
   const env = serviceEnv(port, databaseUrl, {
     TENCENT_API_BASE_URL: await fake.start(),
-    REDIS_KEY_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
+    REDIS_KEY_PREFIX: prefix,
   });
   const db = new Client({ connectionString: databaseUrl });
   let service: ChildProcess | undefined;
@@ -307,6 +309,7 @@ async function runOnce(recover: boolean): Promise<RunResult> {
     if (service) await stop(service);
     await db.end().catch(() => undefined);
     await fake.close();
+    await dropRedisKeys(prefix);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   startServiceWithFakeTencent,
   type LoadRequest,
 } from './bench-kit';
-import { DEV_SECRETS, stop } from '../service-process';
+import { DEV_SECRETS } from '../service-process';
 
 /**
  * Join -> resolved: time from posting a phone caller's join webhook (its number registered
@@ -39,7 +39,7 @@ export interface ResolveResult {
 }
 
 export async function runResolve(): Promise<ResolveResult> {
-  const { fake, databaseUrl, port, service } = await startServiceWithFakeTencent(
+  const { fake, databaseUrl, port, close } = await startServiceWithFakeTencent(
     'pstn_tracker_bench_resolve',
     UPSTREAM_LATENCY_MS,
   );
@@ -116,8 +116,7 @@ export async function runResolve(): Promise<ResolveResult> {
       problems,
     };
   } finally {
-    await stop(service);
-    await fake.close();
+    await close();
   }
 }
 

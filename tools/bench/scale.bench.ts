@@ -13,7 +13,6 @@ import {
   type LoadRequest,
   type SeededMapping,
 } from './bench-kit';
-import { stop } from '../service-process';
 
 /**
  * Scale: 1,000 meetings with 10 phone callers each, all joining within one minute, against the
@@ -71,7 +70,7 @@ interface ScaleResult {
 }
 
 async function main(): Promise<void> {
-  const { fake, databaseUrl, port, service } = await startServiceWithFakeTencent(
+  const { fake, databaseUrl, port, service, close } = await startServiceWithFakeTencent(
     'pstn_tracker_bench_scale',
     UPSTREAM_LATENCY_MS,
   );
@@ -142,8 +141,7 @@ async function main(): Promise<void> {
     failOn(problems(result));
   } finally {
     await db.end();
-    await stop(service);
-    await fake.close();
+    await close();
   }
 }
 

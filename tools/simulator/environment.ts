@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {
   DEV_SECRETS,
+  dropRedisKeys,
   freePort,
   freshDatabase,
+  runKeyPrefix,
   SERVICE_SCRIPT,
   serviceEnv,
   startNode,
@@ -49,12 +50,13 @@ export async function startOwnService(options: UpstreamOptions): Promise<Environ
   try {
     const databaseUrl = await freshDatabase(SIMULATOR_DATABASE);
     const port = await freePort();
+    const prefix = runKeyPrefix('sim');
     const service = await startNode(
       SERVICE_SCRIPT,
       serviceEnv(port, databaseUrl, {
         TENCENT_API_BASE_URL: tencent.url,
         TENCENT_SDK_ID: '',
-        REDIS_KEY_PREFIX: `sim:${randomBytes(3).toString('hex')}:`,
+        REDIS_KEY_PREFIX: prefix,
       }),
       port,
     );
@@ -72,6 +74,7 @@ export async function startOwnService(options: UpstreamOptions): Promise<Environ
       close: async () => {
         await stop(service);
         await tencent.close();
+        await dropRedisKeys(prefix);
       },
     };
   } catch (error) {
