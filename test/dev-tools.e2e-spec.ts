@@ -7,6 +7,7 @@ import { freePort } from '../tools/service-process';
 import { compileProject, startCompiled, stopProcess } from './support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { ADMIN_TOKEN, testSettings } from './support/test-app';
+import { testKeyPrefix } from './support/test-redis';
 
 /**
  * The README's by-hand tour, as a newcomer runs it: `npm run dev` (the compiled service and
@@ -27,7 +28,7 @@ beforeAll(async () => {
   [port, controlPort] = [await freePort(), await freePort()];
   const settings = testSettings(databaseUrl, {
     PORT: String(port),
-    REDIS_KEY_PREFIX: `test:dev:${port}:`,
+    REDIS_KEY_PREFIX: testKeyPrefix(`dev:${port}`),
     LOG_LEVEL: 'warn',
     TENCENT_API_BASE_URL: `http://127.0.0.1:${await freePort()}`,
     FAKE_TENCENT_CONTROL_PORT: String(controlPort),

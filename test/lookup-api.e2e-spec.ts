@@ -17,6 +17,7 @@ import {
 } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { buildEvent } from './support/webhook-fixtures';
+import { testKeyPrefix } from './support/test-redis';
 
 describe('lookup API for meeting-control services', () => {
   let databaseUrl: string;
@@ -32,7 +33,7 @@ describe('lookup API for meeting-control services', () => {
     const overrides = {
       TENCENT_API_BASE_URL: await fake.start(),
       TENCENT_TIMEOUT_MS: '500',
-      REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+      REDIS_KEY_PREFIX: testKeyPrefix(),
     };
     redisProxy = await TcpProxy.start(6379);
     // Instance A reaches Redis through a proxy the tests can cut; B reaches it directly.

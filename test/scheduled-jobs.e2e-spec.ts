@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Client } from 'pg';
@@ -14,6 +13,7 @@ import { FakeTencentServer } from '../tools/fake-tencent/fake-tencent-server';
 import { startTestApp, TENCENT_CREDENTIALS, testEnv, type TestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 import { buildEvent } from './support/webhook-fixtures';
+import { testKeyPrefix } from './support/test-redis';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -42,7 +42,7 @@ describe('scheduled work', () => {
     const shared = {
       TENCENT_API_BASE_URL: fakeUrl,
       TENCENT_TIMEOUT_MS: '1000',
-      REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+      REDIS_KEY_PREFIX: testKeyPrefix(),
       SCHEDULER_ENABLED: 'false',
     };
     a = await startTestApp(testEnv(databaseUrl, { ...shared, RECONCILE_CALLOUTS: 'true' }));
@@ -487,7 +487,7 @@ describe('scheduled work', () => {
       const url = await createTestDatabase();
       const t = await startTestApp(
         testEnv(url, {
-          REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+          REDIS_KEY_PREFIX: testKeyPrefix(),
           STALE_MEETING_INTERVAL_SECONDS: '1',
           STALE_MEETING_AFTER_HOURS: '1',
         }),
@@ -542,7 +542,7 @@ describe('scheduled work', () => {
         testEnv(url, {
           TENCENT_API_BASE_URL: fakeUrl,
           TENCENT_TIMEOUT_MS: '1000',
-          REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+          REDIS_KEY_PREFIX: testKeyPrefix(),
           RECONCILE_INTERVAL_SECONDS: '1',
           RECONCILE_AFTER_SECONDS: '60',
           // Only the reconcile job ticks during the test.

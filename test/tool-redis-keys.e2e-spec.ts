@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
 import { dropRedisKeys, runKeyPrefix } from '../tools/service-process';
+import { testKeyPrefix } from './support/test-redis';
 
 /**
  * The benchmarks and the simulator give the service they start Redis keys of its own and drop
@@ -18,9 +19,11 @@ async function write(keys: string[]): Promise<void> {
 }
 
 it("drops every key under a run's prefix, over several scan batches, and nothing beside them", async () => {
-  const prefix = runKeyPrefix('test');
-  const neighbour = runKeyPrefix('test');
-  expect(prefix).toMatch(/^test:[0-9a-f]{6}:$/);
+  // A tool named for this run's keys, so that nothing here can touch another run's.
+  const tool = testKeyPrefix('tool').slice(0, -1);
+  const prefix = runKeyPrefix(tool);
+  const neighbour = runKeyPrefix(tool);
+  expect(prefix).toMatch(new RegExp(`^${tool}:[0-9a-f]{6}:$`));
   expect(neighbour).not.toBe(prefix);
   const own = Array.from({ length: 2500 }, (_, i) => `${prefix}m:${i}:gen`);
   // Another run's key, and one that shares the prefix's text but not its last colon.

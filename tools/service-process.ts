@@ -62,7 +62,11 @@ export function runKeyPrefix(tool: string): string {
  * to two days later (a meeting's generation counter).
  */
 export async function dropRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+  // A Redis that is not answering fails this at once rather than being retried.
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', {
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined); // the scan below fails with it
   try {
     const batches = redis.scanStream({ match: `${prefix}*`, count: 1000 });
     for await (const keys of batches as AsyncIterable<string[]>) {

@@ -16,6 +16,7 @@ import {
 import { compileProject, startCompiled, stopProcess } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { buildEvent } from '../support/webhook-fixtures';
+import { testKeyPrefix } from '../support/test-redis';
 
 const MEETINGS = 6;
 /** The service's share of the fake's limit, and the burst it may take at once. */
@@ -49,7 +50,7 @@ beforeAll(async () => {
   port = await freePort();
   env = testSettings(databaseUrl, {
     PORT: String(port),
-    REDIS_KEY_PREFIX: `test:recovery:${port}:`,
+    REDIS_KEY_PREFIX: testKeyPrefix(`recovery:${port}`),
     LOG_LEVEL: 'warn',
     TENCENT_API_BASE_URL: tencent,
     TENCENT_RATE_LIMIT_PER_MINUTE: String(RATE_PER_MINUTE),

@@ -9,6 +9,7 @@ import { compileProject, startCompiled } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { signedDelivery } from '../../tools/webhook-delivery';
 import { inParallel, joinEvents, traceIds } from './scenario';
+import { testKeyPrefix } from '../support/test-redis';
 
 /** The service compiled on its own, so other builds in the repository cannot disturb it. */
 let outDir: string;
@@ -29,7 +30,7 @@ beforeAll(async () => {
   port = await freePort();
   env = testSettings(databaseUrl, {
     PORT: String(port),
-    REDIS_KEY_PREFIX: `test:sigkill:${port}:`,
+    REDIS_KEY_PREFIX: testKeyPrefix(`sigkill:${port}`),
     LOG_LEVEL: 'warn',
     TENCENT_API_BASE_URL: tencent,
     SCHEDULER_ENABLED: 'false',

@@ -9,6 +9,7 @@ import { ADMIN_TOKEN, testSettings } from '../support/test-app';
 import { compileProject, startCompiled, stopProcess } from '../support/compiled-build';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { inParallel } from './scenario';
+import { testKeyPrefix } from '../support/test-redis';
 
 /**
  * Issue 13, item 1, against the compiled service as production runs it (its own process, a
@@ -39,7 +40,7 @@ beforeAll(async () => {
     'src/main.js',
     testSettings(databaseUrl, {
       PORT: String(port),
-      REDIS_KEY_PREFIX: `test:sse-early-close:${port}:`,
+      REDIS_KEY_PREFIX: testKeyPrefix(`sse-early-close:${port}`),
       LOG_LEVEL: 'warn',
       SCHEDULER_ENABLED: 'false',
     }),

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeTencentServer } from '../../tools/fake-tencent/fake-tencent-server';
@@ -14,6 +13,7 @@ import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { signedDelivery } from '../../tools/webhook-delivery';
 import { buildEvent } from '../support/webhook-fixtures';
 import { processedEvents } from './scenario';
+import { testKeyPrefix } from '../support/test-redis';
 
 const MEETINGS = 6;
 const CALLERS = 8;
@@ -28,7 +28,7 @@ beforeAll(async () => {
   fake = new FakeTencentServer(TENCENT_CREDENTIALS);
   const env = testEnv(databaseUrl, {
     TENCENT_API_BASE_URL: await fake.start(),
-    REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+    REDIS_KEY_PREFIX: testKeyPrefix(),
   });
   [a, b] = await Promise.all([startTestApp(env), startTestApp(env)]);
 });

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { prepareDatabase, quoteIdentifier } from '../../src/database/prepare-database';
+import { dropRedisKeys } from '../../tools/service-process';
 import { assertTestDatabase, databaseUrl, runPrefixFor, withServer } from './test-database';
+import { testRunKeyPrefix } from './test-redis';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,7 +13,7 @@ declare module 'vitest' {
 
 /**
  * Builds the template every spec file clones (our migrations, applied once per run) and drops
- * every database of this run at the end.
+ * every database and Redis key of this run at the end.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const runId = randomBytes(3).toString('hex');
@@ -19,8 +21,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const url = databaseUrl(`${runPrefixFor(runId)}template`);
   await prepareDatabase(url);
 
-  return () =>
-    withServer(async (client) => {
+  return async () => {
+    await withServer(async (client) => {
       const { rows } = await client.query<{ datname: string }>(
         `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`,
         [runPrefixFor(runId)],
@@ -30,4 +32,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
         await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(datname)} WITH (FORCE)`);
       }
     });
+    await dropRedisKeys(testRunKeyPrefix(runId));
+  };
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
@@ -7,6 +6,7 @@ import { AppModule } from '../../src/app.module';
 import { createRootLogger, NestPinoLogger } from '../../src/common/logger';
 import { Env, validateEnv } from '../../src/config/env.schema';
 import { APP_OPTIONS, configureApp, createFastifyAdapter } from '../../src/configure-app';
+import { testKeyPrefix } from './test-redis';
 
 export const PLAIN_TOKEN = 'plainToken0000000000000aa';
 export const AES_TOKEN = 'aesToken00000000000000bbb';
@@ -29,7 +29,7 @@ export function testSettings(
   overrides: Record<string, string> = {},
 ): Record<string, string> {
   return {
-    REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`,
+    REDIS_KEY_PREFIX: testKeyPrefix(),
     DATABASE_URL: databaseUrl,
     REDIS_URL: 'redis://127.0.0.1:6379/0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
