@@ -32,7 +32,7 @@ import {
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
- * Twelve 5 s turns each: on this machine one turn's ratio ranges 0.7-1.2x within a run, as its
+ * Twelve 5 s turns each: on this machine one turn's ratio ranges 0.7-1.3x within a run, as its
  * speed drifts between turns (shorter turns spread wider still: 0.66-1.52x for 2.5 s), so the
  * mean of six turns could still land 0.05 either side of the truth.
  */
